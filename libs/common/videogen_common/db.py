@@ -1,0 +1,36 @@
+"""Database URLs and engines. PostgreSQL only, through psycopg 3."""
+from __future__ import annotations
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Accept the libpq form users write (postgresql://) and pick the psycopg driver."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise ValueError(f"only PostgreSQL is supported, got {parsed.get_backend_name()!r}")
+    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def libpq_url(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def with_database(url: str, database: str) -> str:
+    return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+def create_engine(url: str, *, pool_size: int = 10, statement_timeout_ms: int = 5000) -> AsyncEngine:
+    return create_async_engine(
+        sqlalchemy_url(url),
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_pre_ping=False,
+        pool_timeout=10,
+        # A statement that waits this long is a bug or an outage, not a slow request.
+        connect_args={
+            "options": f"-c statement_timeout={statement_timeout_ms}",
+            "connect_timeout": 5,
+        },
+    )

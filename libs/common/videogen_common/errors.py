@@ -1,0 +1,110 @@
+"""Error categories and the one table that maps them to gRPC codes and HTTP statuses.
+
+Services raise subclasses of these (``InsufficientCredits(FailedPrecondition)``); the
+edges (gRPC servicers, HTTP handlers) translate with :data:`STATUS_TABLE` and nothing else.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    field: str
+    description: str
+
+
+class ServiceError(Exception):
+    """Base of every handled (operating) error. ``reason`` is a stable UPPER_SNAKE code."""
+
+    reason = "ERROR"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        metadata: dict[str, str] | None = None,
+        violations: tuple[FieldViolation, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if reason is not None:
+            self.reason = reason
+        self.metadata = dict(metadata or {})
+        self.violations = tuple(violations)
+
+
+class InvalidArgument(ServiceError):
+    reason = "INVALID_ARGUMENT"
+
+    @classmethod
+    def of(cls, *violations: FieldViolation) -> "InvalidArgument":
+        text = "; ".join(f"{v.field}: {v.description}" for v in violations)
+        return cls(text, violations=violations)
+
+
+class NotFound(ServiceError):
+    reason = "NOT_FOUND"
+
+
+class AlreadyExists(ServiceError):
+    reason = "ALREADY_EXISTS"
+
+
+class FailedPrecondition(ServiceError):
+    reason = "FAILED_PRECONDITION"
+
+
+class Unauthenticated(ServiceError):
+    reason = "UNAUTHENTICATED"
+
+
+class PermissionDenied(ServiceError):
+    reason = "PERMISSION_DENIED"
+
+
+class ResourceExhausted(ServiceError):
+    reason = "RESOURCE_EXHAUSTED"
+
+
+class Unavailable(ServiceError):
+    reason = "UNAVAILABLE"
+
+
+@dataclass(frozen=True)
+class Mapping:
+    grpc_code: grpc.StatusCode
+    http_status: int
+
+
+# The one place where meaning becomes a wire status. Order matters only for subclasses
+# of each other, which these are not.
+STATUS_TABLE: dict[type[ServiceError], Mapping] = {
+    InvalidArgument: Mapping(grpc.StatusCode.INVALID_ARGUMENT, 422),
+    NotFound: Mapping(grpc.StatusCode.NOT_FOUND, 404),
+    AlreadyExists: Mapping(grpc.StatusCode.ALREADY_EXISTS, 409),
+    FailedPrecondition: Mapping(grpc.StatusCode.FAILED_PRECONDITION, 409),
+    Unauthenticated: Mapping(grpc.StatusCode.UNAUTHENTICATED, 401),
+    PermissionDenied: Mapping(grpc.StatusCode.PERMISSION_DENIED, 403),
+    ResourceExhausted: Mapping(grpc.StatusCode.RESOURCE_EXHAUSTED, 429),
+    Unavailable: Mapping(grpc.StatusCode.UNAVAILABLE, 503),
+}
+
+# Reasons whose HTTP status differs from their category's (402 is HTTP-only).
+HTTP_BY_REASON: dict[str, int] = {"INSUFFICIENT_CREDITS": 402}
+
+_FALLBACK = Mapping(grpc.StatusCode.INTERNAL, 500)
+
+
+def mapping_for(error: ServiceError) -> Mapping:
+    for cls in type(error).__mro__:
+        if cls in STATUS_TABLE:
+            return STATUS_TABLE[cls]
+    return _FALLBACK
+
+
+def http_status_for(error: ServiceError) -> int:
+    return HTTP_BY_REASON.get(error.reason, mapping_for(error).http_status)

@@ -1,0 +1,90 @@
+"""Real PostgreSQL for tests: a fresh, uniquely named, migrated database per test.
+
+DATABASE_URL picks the server; without it an embedded server is started. Each schema is
+migrated once per session with Alembic into a template database, and every test gets a
+copy (CREATE DATABASE ... TEMPLATE), dropped afterwards. Nothing left by an earlier run
+can change a result: every name is new.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from alembic import command
+from alembic.config import Config
+
+from videogen_common.db import libpq_url, with_database
+from videogen_common.embedded_pg import start_embedded
+
+REPO_ROOT = Path(__file__).resolve().parents[4]
+TEST_DATA_DIR = REPO_ROOT / ".data" / "test-postgres"
+
+
+def _admin(url: str) -> psycopg.Connection:
+    return psycopg.connect(libpq_url(with_database(url, "postgres")), autocommit=True)
+
+
+def create_database(server_url: str, name: str, template: str | None = None) -> str:
+    with _admin(server_url) as conn:
+        suffix = f' TEMPLATE "{template}"' if template else ""
+        conn.execute(f'CREATE DATABASE "{name}"{suffix}')
+    return with_database(server_url, name)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    with _admin(server_url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def migrate(alembic_ini: Path, url: str) -> None:
+    config = Config(str(alembic_ini))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    command.upgrade(config, "head")
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    return os.environ.get("DATABASE_URL") or start_embedded(TEST_DATA_DIR)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(pg_server_url: str):
+    """Factory: the template database for a list of alembic.ini files, made once."""
+    made: dict[tuple[Path, ...], str] = {}
+
+    def template_for(*alembic_inis: Path) -> str:
+        key = tuple(alembic_inis)
+        if key not in made:
+            name = unique_name("vg_tmpl")
+            url = create_database(pg_server_url, name)
+            for ini in alembic_inis:
+                migrate(ini, url)
+            made[key] = name
+        return made[key]
+
+    yield template_for
+    for name in made.values():
+        drop_database(pg_server_url, name)
+
+
+@pytest.fixture
+def fresh_database(pg_server_url: str, migrated_template) -> Iterator:
+    """Factory: a new database migrated for the given services; dropped after the test."""
+    names: list[str] = []
+
+    def make(*alembic_inis: Path) -> str:
+        name = unique_name("vg_test")
+        names.append(name)
+        return create_database(pg_server_url, name, migrated_template(*alembic_inis))
+
+    yield make
+    for name in names:
+        drop_database(pg_server_url, name)

@@ -1,0 +1,1 @@
+"""The credits service: an exact, append-only ledger of user credits."""

@@ -1,0 +1,127 @@
+"""Wiring and process entry point: `python -m credits.main`."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import grpc
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from videogen.credits.v1 import credits_pb2, credits_pb2_grpc
+from videogen_common.caller_auth import CallerAuthenticator
+from videogen_common.db import create_engine, libpq_url
+from videogen_common.grpc_server import (
+    Registration,
+    TlsFiles,
+    create_server,
+    set_serving,
+    wait_for_termination_signal,
+)
+from videogen_common.logs import configure_logging
+from videogen_common.metrics import serve_metrics
+from videogen_common.settings import load_settings
+
+from .balance_feed import BalanceFeed
+from .ledger import Ledger, LedgerConfig
+from .repository import LedgerRepository
+from .servicer import CreditsServicer
+from .settings import CreditsSettings
+
+log = logging.getLogger(__name__)
+SERVICE_NAME = credits_pb2.DESCRIPTOR.services_by_name["CreditsService"].full_name
+HEALTH_INTERVAL_S = 2.0
+HEALTH_QUERY_TIMEOUT_S = 2.0
+
+
+@dataclass
+class CreditsApp:
+    server: grpc.aio.Server
+    port: int
+    ledger: Ledger
+    engine: AsyncEngine
+    feed: BalanceFeed
+    health_task: asyncio.Task
+
+    async def stop(self, grace_s: float = 5.0) -> None:
+        await self.server.stop(grace_s)
+        self.health_task.cancel()
+        await asyncio.gather(self.health_task, return_exceptions=True)
+        await self.ledger.close()
+        await self.feed.stop()
+        await self.engine.dispose()
+
+
+async def _watch_database(engine: AsyncEngine, health) -> None:
+    """Health follows the database: NOT_SERVING while it cannot answer."""
+    serving = None
+    while True:
+        try:
+            async with asyncio.timeout(HEALTH_QUERY_TIMEOUT_S):
+                async with engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+            ok = True
+        except Exception as exc:  # any failure to reach the database means not serving
+            ok = False
+            if serving is not False:
+                log.warning("database unreachable", extra={"error": type(exc).__name__})
+        if ok != serving:
+            await set_serving(health, [SERVICE_NAME], ok)
+            serving = ok
+        await asyncio.sleep(HEALTH_INTERVAL_S)
+
+
+def _tls(settings: CreditsSettings) -> TlsFiles | None:
+    if settings.credits_tls_cert_path is None or settings.credits_tls_key_path is None:
+        return None
+    return TlsFiles(settings.credits_tls_cert_path, settings.credits_tls_key_path,
+                    settings.credits_tls_client_ca_path)
+
+
+async def start(settings: CreditsSettings) -> CreditsApp:
+    engine = create_engine(settings.database_url, pool_size=settings.credits_db_pool_size)
+    ledger = Ledger(
+        LedgerRepository(engine),
+        LedgerConfig(
+            signup_grant=settings.credits_signup_grant,
+            low_balance_threshold=settings.credits_low_balance_threshold,
+            amount_max=settings.credits_amount_max,
+            batch_max=settings.credits_batch_max,
+            batches_in_flight_max=settings.credits_batches_in_flight_max,
+            queue_max=settings.credits_queue_max,
+        ),
+    )
+    feed = BalanceFeed(libpq_url(settings.database_url))
+    feed.start()
+    servicer = CreditsServicer(ledger, CallerAuthenticator(settings.credits_caller_tokens), feed)
+    registration = Registration(
+        lambda server: credits_pb2_grpc.add_CreditsServiceServicer_to_server(servicer, server),
+        SERVICE_NAME,
+    )
+    server, port, health = create_server(
+        [registration], settings.credits_grpc_address, _tls(settings)
+    )
+    await set_serving(health, [SERVICE_NAME], False)
+    await server.start()
+    health_task = asyncio.create_task(_watch_database(engine, health))
+    return CreditsApp(server, port, ledger, engine, feed, health_task)
+
+
+async def serve(settings: CreditsSettings) -> None:
+    serve_metrics(settings.credits_metrics_port)
+    app = await start(settings)
+    log.info("credits listening", extra={"port": app.port})
+    await wait_for_termination_signal()
+    await app.stop(settings.shutdown_grace_s)
+    log.info("credits stopped")
+
+
+def main() -> None:
+    settings = load_settings(CreditsSettings)
+    configure_logging("credits", settings.log_level)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

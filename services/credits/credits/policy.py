@@ -1,0 +1,41 @@
+"""Which internal caller may do what. Callers are named in CREDITS_CALLER_TOKENS."""
+from __future__ import annotations
+
+from videogen_common.errors import PermissionDenied
+
+from .domain import Kind
+
+API = "api"                 # the public API gateway, acting for a signed-in user
+GENERATION = "generation"   # charges and refunds generations
+PAYMENTS = "payments"       # the webhook gateway, after a verified payment
+ADMIN = "admin"             # operators' tools and the API gateway's admin routes
+
+_READERS = frozenset({API, GENERATION, PAYMENTS, ADMIN})
+
+RPC_CALLERS: dict[str, frozenset[str]] = {
+    "EnsureAccount": _READERS,
+    "GetBalance": _READERS,
+    "ListTransactions": frozenset({API, ADMIN}),
+    "WatchBalance": frozenset({API, ADMIN}),
+    "Deduct": frozenset({GENERATION}),
+    "Refund": frozenset({GENERATION, ADMIN}),
+    "Add": frozenset({PAYMENTS, ADMIN}),
+    "SetPlan": frozenset({PAYMENTS, ADMIN}),
+    "Reconcile": frozenset({ADMIN}),
+}
+
+ADD_KIND_CALLERS: dict[Kind, frozenset[str]] = {
+    Kind.PURCHASE: frozenset({PAYMENTS}),
+    Kind.GRANT: frozenset({ADMIN, PAYMENTS}),
+    Kind.ADMIN_ADJUSTMENT: frozenset({ADMIN}),
+}
+
+
+def authorize(caller: str, rpc: str) -> None:
+    if caller not in RPC_CALLERS.get(rpc, frozenset()):
+        raise PermissionDenied(f"caller {caller!r} may not call {rpc}")
+
+
+def authorize_add(caller: str, kind: Kind) -> None:
+    if caller not in ADD_KIND_CALLERS.get(kind, frozenset()):
+        raise PermissionDenied(f"caller {caller!r} may not add credits of kind {kind.value}")
