@@ -87,7 +87,12 @@ BEGIN
             END IF;
             IF EXISTS (SELECT 1 FROM credits.entries
                         WHERE kind = 'refund' AND reference = p_ref) THEN
-                r.status := 'already_refunded';
+                -- The refund may be this key's own, committed since the first look.
+                r := credits.replay(p_ord, p_key, p_fp);
+                IF r.status IS NULL THEN
+                    r := fresh;
+                    r.status := 'already_refunded';
+                END IF;
                 RETURN r;
             END IF;
             UPDATE credits.accounts SET balance = balance + v_delta, updated_at = now()
@@ -138,9 +143,12 @@ BEGIN
     EXCEPTION WHEN unique_violation THEN
         -- Another transaction won a race for the same key or reference; this item's
         -- writes are rolled back with the block.
+        -- The violating insert waited for the winner to commit, so when the winner
+        -- used the same key, its result is visible now and is this request's answer.
         GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;
-        IF v_constraint = 'idempotency_keys_pkey' THEN
-            RETURN credits.replay(p_ord, p_key, p_fp);
+        r := credits.replay(p_ord, p_key, p_fp);
+        IF r.status IS NOT NULL THEN
+            RETURN r;
         END IF;
         r := fresh;
         IF v_constraint = 'uq_entries_usage_reference' THEN
