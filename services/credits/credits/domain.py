@@ -88,6 +88,8 @@ class Account:
     plan: str
     unlimited: bool
     created_at: datetime
+    # The newest entry reflected in ``balance`` (0 when there is none).
+    last_entry_id: int = 0
 
 
 @dataclass(frozen=True)

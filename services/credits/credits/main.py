@@ -31,7 +31,6 @@ from .settings import CreditsSettings
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = credits_pb2.DESCRIPTOR.services_by_name["CreditsService"].full_name
-HEALTH_INTERVAL_S = 2.0
 HEALTH_QUERY_TIMEOUT_S = 2.0
 
 
@@ -53,7 +52,7 @@ class CreditsApp:
         await self.engine.dispose()
 
 
-async def _watch_database(engine: AsyncEngine, health) -> None:
+async def _watch_database(engine: AsyncEngine, health, interval_s: float) -> None:
     """Health follows the database: NOT_SERVING while it cannot answer."""
     serving = None
     while True:
@@ -69,7 +68,7 @@ async def _watch_database(engine: AsyncEngine, health) -> None:
         if ok != serving:
             await set_serving(health, [SERVICE_NAME], ok)
             serving = ok
-        await asyncio.sleep(HEALTH_INTERVAL_S)
+        await asyncio.sleep(interval_s)
 
 
 def _tls(settings: CreditsSettings) -> TlsFiles | None:
@@ -104,7 +103,9 @@ async def start(settings: CreditsSettings) -> CreditsApp:
     )
     await set_serving(health, [SERVICE_NAME], False)
     await server.start()
-    health_task = asyncio.create_task(_watch_database(engine, health))
+    health_task = asyncio.create_task(
+        _watch_database(engine, health, settings.credits_health_interval_s)
+    )
     return CreditsApp(server, port, ledger, engine, feed, health_task)
 
 

@@ -18,7 +18,9 @@ _ENTRY_COLUMNS = (
     "actor, created_at"
 )
 _ACCOUNT_COLUMNS = (
-    "a.user_id::text AS user_id, a.balance, a.plan, p.unlimited, a.created_at"
+    "a.user_id::text AS user_id, a.balance, a.plan, p.unlimited, a.created_at,"
+    " (SELECT coalesce(max(e.id), 0) FROM credits.entries e WHERE e.user_id = a.user_id)"
+    " AS last_entry_id"
 )
 
 _APPLY_BATCH = text(
@@ -70,7 +72,8 @@ def _entry(row) -> Entry:
 
 
 def _account(row) -> Account:
-    return Account(row.user_id, row.balance, row.plan, row.unlimited, row.created_at)
+    return Account(row.user_id, row.balance, row.plan, row.unlimited, row.created_at,
+                   row.last_entry_id)
 
 
 class LedgerRepository:

@@ -1,6 +1,7 @@
 """gRPC edge: authenticate the caller, translate proto <-> domain, map errors. No rules."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -22,6 +23,8 @@ from .ledger import Ledger
 
 log = logging.getLogger(__name__)
 SERVICE = "credits"
+# A watcher waits this long for the LISTEN connection before giving up.
+LISTEN_WAIT_S = 5.0
 
 KIND_TO_PB = {
     Kind.SIGNUP_GRANT: pb.ENTRY_KIND_SIGNUP_GRANT,
@@ -156,20 +159,29 @@ class CreditsServicer(pb_grpc.CreditsServiceServicer):
         user_id = account.user_id
         queue = self._feed.subscribe(user_id)
         try:
-            # Subscribed before the second read, so no change falls between the two.
+            await asyncio.wait_for(self._feed.listening.wait(), LISTEN_WAIT_S)
+        except asyncio.TimeoutError:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "balance feed is not connected")
+        try:
+            # Read again after subscribing, so no change falls between the two; the
+            # notifications already reflected in it are skipped by entry id.
             account = await self._ledger.get_account(user_id)
+            seen = account.last_entry_id
             yield self._snapshot_pb(account)
             while True:
                 change = await queue.get()
                 if change is RESYNC:
-                    yield self._snapshot_pb(await self._ledger.get_account(user_id))
-                    continue
-                yield pb.WatchBalanceResponse(
-                    user_id=user_id, balance=change.balance,
-                    low_balance=self._ledger.is_low(change.balance, account.unlimited),
-                    entry_id=change.entry_id, kind=KIND_TO_PB[change.kind],
-                    amount=change.amount,
-                )
+                    account = await self._ledger.get_account(user_id)
+                    seen = account.last_entry_id
+                    yield self._snapshot_pb(account)
+                elif change.entry_id > seen:
+                    seen = change.entry_id
+                    yield pb.WatchBalanceResponse(
+                        user_id=user_id, balance=change.balance,
+                        low_balance=self._ledger.is_low(change.balance, account.unlimited),
+                        entry_id=change.entry_id, kind=KIND_TO_PB[change.kind],
+                        amount=change.amount,
+                    )
         finally:
             self._feed.unsubscribe(user_id, queue)
 
@@ -177,4 +189,5 @@ class CreditsServicer(pb_grpc.CreditsServiceServicer):
         return pb.WatchBalanceResponse(
             user_id=account.user_id, balance=account.balance,
             low_balance=self._ledger.is_low(account.balance, account.unlimited),
+            entry_id=account.last_entry_id,
         )

@@ -24,6 +24,8 @@ class CreditsSettings(ServiceSettings):
     credits_batches_in_flight_max: int = Field(3, ge=1)
     # Requests waiting beyond this are refused with UNAVAILABLE instead of queueing.
     credits_queue_max: int = Field(4096, ge=64)
+    # How often health checks the database (NOT_SERVING while it cannot answer).
+    credits_health_interval_s: float = Field(2.0, gt=0)
     credits_tls_cert_path: Path | None = None
     credits_tls_key_path: Path | None = None
     credits_tls_client_ca_path: Path | None = None

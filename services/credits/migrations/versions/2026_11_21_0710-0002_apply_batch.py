@@ -53,6 +53,25 @@ BEGIN
 END $$;
 """
 
+# A conflict with a committed charge or refund: when it was made under this very key
+# (a concurrent retry that won the race), its result is the answer; otherwise ``status``.
+CONFLICT = """
+CREATE FUNCTION credits.conflict(p_ord int, p_key text, p_fp text, p_status text)
+RETURNS credits.outcome
+LANGUAGE plpgsql AS $$
+DECLARE
+    r credits.outcome;
+BEGIN
+    r := credits.replay(p_ord, p_key, p_fp);
+    IF r.status IS NULL THEN
+        r.ord := p_ord;
+        r.replayed := false;
+        r.status := p_status;
+    END IF;
+    RETURN r;
+END $$;
+"""
+
 # p_op is 'deduct', 'add' or 'refund'. Statuses: ok, insufficient, no_account,
 # no_charge, already_refunded, reference_charged, key_reused.
 APPLY_ONE = """
@@ -63,7 +82,6 @@ CREATE FUNCTION credits.apply_one(
 LANGUAGE plpgsql AS $$
 DECLARE
     r credits.outcome;
-    fresh credits.outcome;
     v_user uuid := p_user;
     v_balance bigint;
     v_delta bigint;
@@ -74,9 +92,8 @@ BEGIN
     IF r.status IS NOT NULL THEN
         RETURN r;
     END IF;
-    fresh.ord := p_ord;
-    fresh.replayed := false;
-    r := fresh;
+    r.ord := p_ord;
+    r.replayed := false;
     BEGIN
         IF p_op = 'refund' THEN
             SELECT e.user_id, -e.amount INTO v_user, v_delta
@@ -87,17 +104,16 @@ BEGIN
             END IF;
             IF EXISTS (SELECT 1 FROM credits.entries
                         WHERE kind = 'refund' AND reference = p_ref) THEN
-                -- The refund may be this key's own, committed since the first look.
-                r := credits.replay(p_ord, p_key, p_fp);
-                IF r.status IS NULL THEN
-                    r := fresh;
-                    r.status := 'already_refunded';
-                END IF;
-                RETURN r;
+                RETURN credits.conflict(p_ord, p_key, p_fp, 'already_refunded');
             END IF;
             UPDATE credits.accounts SET balance = balance + v_delta, updated_at = now()
              WHERE user_id = v_user RETURNING balance INTO v_balance;
         ELSIF p_op = 'deduct' THEN
+            -- A charged reference is refused as such, whatever the balance is now.
+            IF EXISTS (SELECT 1 FROM credits.entries
+                        WHERE kind = 'usage' AND reference = p_ref) THEN
+                RETURN credits.conflict(p_ord, p_key, p_fp, 'reference_charged');
+            END IF;
             UPDATE credits.accounts a
                SET balance = a.balance - CASE WHEN p.unlimited THEN 0 ELSE p_amount END,
                    updated_at = now()
@@ -143,22 +159,16 @@ BEGIN
     EXCEPTION WHEN unique_violation THEN
         -- Another transaction won a race for the same key or reference; this item's
         -- writes are rolled back with the block.
-        -- The violating insert waited for the winner to commit, so when the winner
-        -- used the same key, its result is visible now and is this request's answer.
+        -- The violating insert waited for the winner to commit.
         GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;
-        r := credits.replay(p_ord, p_key, p_fp);
-        IF r.status IS NOT NULL THEN
-            RETURN r;
-        END IF;
-        r := fresh;
         IF v_constraint = 'uq_entries_usage_reference' THEN
-            r.status := 'reference_charged';
+            RETURN credits.conflict(p_ord, p_key, p_fp, 'reference_charged');
         ELSIF v_constraint = 'uq_entries_refund_reference' THEN
-            r.status := 'already_refunded';
-        ELSE
-            RAISE;
+            RETURN credits.conflict(p_ord, p_key, p_fp, 'already_refunded');
+        ELSIF v_constraint = 'idempotency_keys_pkey' THEN
+            RETURN credits.replay(p_ord, p_key, p_fp);
         END IF;
-        RETURN r;
+        RAISE;
     END;
 END $$;
 """
@@ -180,7 +190,7 @@ END $$;
 
 
 def upgrade() -> None:
-    for statement in (OUTCOME_TYPE, REPLAY, APPLY_ONE, APPLY_BATCH):
+    for statement in (OUTCOME_TYPE, REPLAY, CONFLICT, APPLY_ONE, APPLY_BATCH):
         op.execute(statement)
 
 
@@ -191,6 +201,7 @@ def downgrade() -> None:
                                           text[], text[], text[], text[]);
         DROP FUNCTION credits.apply_one(int, text, uuid, bigint, text, text, text, text,
                                         text, text);
+        DROP FUNCTION credits.conflict(int, text, text, text);
         DROP FUNCTION credits.replay(int, text, text);
         DROP TYPE credits.outcome;
         """
