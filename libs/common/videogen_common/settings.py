@@ -5,17 +5,18 @@ import sys
 from typing import TypeVar
 
 from pydantic import ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 
 class ServiceSettings(BaseSettings):
     """Fields every service has. Secrets are declared without defaults in subclasses."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    # An empty variable counts as unset (CREDITS_TLS_CERT_PATH= must not mean ".").
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", frozen=True, env_ignore_empty=True
+    )
 
     log_level: str = "INFO"
-    # 0 disables the Prometheus endpoint (tests run many servers in one process).
-    metrics_port: int = 0
     # Seconds given to in-flight RPCs on SIGTERM before the server stops.
     shutdown_grace_s: float = 10.0
 
@@ -33,4 +34,8 @@ def load_settings(cls: type[S], **overrides: object) -> S:
             name = "_".join(str(p) for p in err["loc"]).upper()
             lines.append(f"  {name}: {err['msg']}")
         print("\n".join(lines), file=sys.stderr)
+        raise SystemExit(2) from None
+    except SettingsError as exc:
+        # Raised for a value that is not even parseable (malformed JSON, say).
+        print(f"invalid configuration for {cls.__name__}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

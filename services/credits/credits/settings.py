@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from videogen_common.settings import ServiceSettings
 
@@ -29,3 +29,13 @@ class CreditsSettings(ServiceSettings):
     credits_tls_cert_path: Path | None = None
     credits_tls_key_path: Path | None = None
     credits_tls_client_ca_path: Path | None = None
+
+    @field_validator("credits_caller_tokens")
+    @classmethod
+    def _tokens_are_long_enough(cls, tokens: dict[str, str]) -> dict[str, str]:
+        if not tokens:
+            raise ValueError("name at least one caller and its token")
+        short = sorted(name for name, token in tokens.items() if len(token) < 16)
+        if short:
+            raise ValueError(f"tokens shorter than 16 characters for: {', '.join(short)}")
+        return tokens

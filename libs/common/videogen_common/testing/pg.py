@@ -14,11 +14,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from alembic import command
-from alembic.config import Config
-
 from videogen_common.db import libpq_url, with_database
 from videogen_common.embedded_pg import start_embedded
+from videogen_common.migrations import upgrade_to_head
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 TEST_DATA_DIR = REPO_ROOT / ".data" / "test-postgres"
@@ -38,12 +36,6 @@ def create_database(server_url: str, name: str, template: str | None = None) -> 
 def drop_database(server_url: str, name: str) -> None:
     with _admin(server_url) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def migrate(alembic_ini: Path, url: str) -> None:
-    config = Config(str(alembic_ini))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(config, "head")
 
 
 def unique_name(prefix: str) -> str:
@@ -66,7 +58,7 @@ def migrated_template(pg_server_url: str):
             name = unique_name("vg_tmpl")
             url = create_database(pg_server_url, name)
             for ini in alembic_inis:
-                migrate(ini, url)
+                upgrade_to_head(ini, url)
             made[key] = name
         return made[key]
 
