@@ -12,6 +12,7 @@ PATHS = [
     ROOT / "gen" / "python",
     ROOT / "libs" / "common",
     *sorted(p for p in (ROOT / "services").iterdir() if p.is_dir()),
+    ROOT / "tools",
     ROOT,
 ]
 
