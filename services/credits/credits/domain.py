@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,7 @@ from videogen_common.errors import (
     NotFound,
 )
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
 KEY_LENGTH_MAX = 200
 REFERENCE_LENGTH_MAX = 200
 TEXT_LENGTH_MAX = 500
@@ -172,7 +174,7 @@ class Rules:
             found.append(FieldViolation(name, "is required"))
         elif len(value) > length_max:
             found.append(FieldViolation(name, f"must be at most {length_max} characters"))
-        elif any(ord(c) < 32 and c not in "\t\n" for c in value):
+        elif _CONTROL.search(value):
             found.append(FieldViolation(name, "must not contain control characters"))
 
     def key(self, value: str, found: list[FieldViolation]) -> None:

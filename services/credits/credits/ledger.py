@@ -31,7 +31,8 @@ from .domain import (
     unknown_account,
 )
 from .group_commit import GroupCommitter
-from .repository import LedgerRepository, Outcome
+from .mutations_store import MutationStore, Outcome
+from .repository import LedgerRepository
 
 PAGE_SIZE_DEFAULT = 50
 PAGE_SIZE_MAX = 200
@@ -48,8 +49,10 @@ class LedgerConfig:
 
 
 class Ledger:
-    def __init__(self, repo: LedgerRepository, config: LedgerConfig) -> None:
+    def __init__(self, repo: LedgerRepository, mutations: MutationStore,
+                 config: LedgerConfig) -> None:
         self._repo = repo
+        self._mutations = mutations
         self.config = config
         self._rules = Rules(config.amount_max)
         self._committer: GroupCommitter[Mutation, Outcome] = GroupCommitter(
@@ -70,7 +73,7 @@ class Ledger:
         # Rows are locked in user order in every batch, so concurrent batches wait for
         # each other instead of deadlocking.
         order = sorted(range(len(items)), key=lambda i: items[i].user_id or "")
-        outcomes = await self._repo.apply_batch([items[i] for i in order])
+        outcomes = await self._mutations.apply_batch([items[i] for i in order])
         result: list[Outcome | None] = [None] * len(items)
         for position, index in enumerate(order):
             result[index] = outcomes[position]

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 import grpc
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -25,6 +26,7 @@ from videogen_common.settings import load_settings
 
 from .balance_feed import BalanceFeed
 from .ledger import Ledger, LedgerConfig
+from .mutations_store import MutationStore, open_pool
 from .repository import LedgerRepository
 from .servicer import CreditsServicer
 from .settings import CreditsSettings
@@ -40,6 +42,7 @@ class CreditsApp:
     port: int
     ledger: Ledger
     engine: AsyncEngine
+    pool: AsyncConnectionPool
     feed: BalanceFeed
     health_task: asyncio.Task
 
@@ -49,6 +52,7 @@ class CreditsApp:
         await asyncio.gather(self.health_task, return_exceptions=True)
         await self.ledger.close()
         await self.feed.stop()
+        await self.pool.close()
         await self.engine.dispose()
 
 
@@ -80,8 +84,11 @@ def _tls(settings: CreditsSettings) -> TlsFiles | None:
 
 async def start(settings: CreditsSettings) -> CreditsApp:
     engine = create_engine(settings.database_url, pool_size=settings.credits_db_pool_size)
+    pool = open_pool(libpq_url(settings.database_url), settings.credits_db_pool_size)
+    await pool.open(wait=False)
     ledger = Ledger(
         LedgerRepository(engine),
+        MutationStore(pool),
         LedgerConfig(
             signup_grant=settings.credits_signup_grant,
             low_balance_threshold=settings.credits_low_balance_threshold,
@@ -106,7 +113,7 @@ async def start(settings: CreditsSettings) -> CreditsApp:
     health_task = asyncio.create_task(
         _watch_database(engine, health, settings.credits_health_interval_s)
     )
-    return CreditsApp(server, port, ledger, engine, feed, health_task)
+    return CreditsApp(server, port, ledger, engine, pool, feed, health_task)
 
 
 async def serve(settings: CreditsSettings) -> None:

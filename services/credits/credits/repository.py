@@ -1,17 +1,14 @@
-"""Every query of the credits schema. Each public coroutine is one transaction."""
+"""Queries of the credits schema besides the batched mutations (mutations_store.py).
+
+Each public coroutine is one transaction."""
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from psycopg import errors as pg_errors
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY, BIGINT, TEXT, UUID
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .domain import Account, Drift, Entry, Kind, Mutation
+from .domain import Account, Drift, Entry, Kind
 
 _ENTRY_COLUMNS = (
     "id, user_id::text AS user_id, kind, amount, balance_after, reference, description, "
@@ -23,43 +20,9 @@ _ACCOUNT_COLUMNS = (
     " AS last_entry_id"
 )
 
-_APPLY_BATCH = text(
-    "SELECT ord, status, entry_id, user_id::text AS user_id, kind, amount, balance_after,"
-    " reference, description, actor, created_at, balance, required, replayed"
-    " FROM credits.apply_batch(:ops, :users, :amounts, :kinds, :refs, :keys, :fps,"
-    " :descs, :actors)"
-).bindparams(
-    bindparam("ops", type_=ARRAY(TEXT)),
-    bindparam("users", type_=ARRAY(UUID(as_uuid=False))),
-    bindparam("amounts", type_=ARRAY(BIGINT)),
-    bindparam("kinds", type_=ARRAY(TEXT)),
-    bindparam("refs", type_=ARRAY(TEXT)),
-    bindparam("keys", type_=ARRAY(TEXT)),
-    bindparam("fps", type_=ARRAY(TEXT)),
-    bindparam("descs", type_=ARRAY(TEXT)),
-    bindparam("actors", type_=ARRAY(TEXT)),
-)
-
-# Errors after which the whole batch rolled back and may simply run again: every item
-# is keyed, so a retry can never apply anything twice.
-_RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
-BATCH_ATTEMPTS_MAX = 5
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One item's result row from credits.apply_batch."""
-
-    status: str
-    entry: Entry | None
-    balance: int | None
-    required: int | None
-    replayed: bool
-
-
 def _entry(row) -> Entry:
     return Entry(
-        id=row.id if hasattr(row, "id") else row.entry_id,
+        id=row.id,
         user_id=row.user_id,
         kind=Kind(row.kind),
         amount=row.amount,
@@ -79,39 +42,6 @@ def _account(row) -> Account:
 class LedgerRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-
-    async def apply_batch(self, items: Sequence[Mutation]) -> list[Outcome]:
-        params = {
-            "ops": [m.op.value for m in items],
-            "users": [m.user_id for m in items],
-            "amounts": [m.amount for m in items],
-            "kinds": [m.kind.value for m in items],
-            "refs": [m.reference for m in items],
-            "keys": [m.idempotency_key for m in items],
-            "fps": [m.fingerprint for m in items],
-            "descs": [m.description for m in items],
-            "actors": [m.actor for m in items],
-        }
-        for attempt in range(1, BATCH_ATTEMPTS_MAX + 1):
-            try:
-                async with self.engine.begin() as conn:
-                    rows = (await conn.execute(_APPLY_BATCH, params)).all()
-                break
-            except DBAPIError as exc:
-                if not isinstance(exc.orig, _RETRYABLE) or attempt == BATCH_ATTEMPTS_MAX:
-                    raise
-                await asyncio.sleep(0.005 * attempt)
-        rows.sort(key=lambda r: r.ord)
-        return [
-            Outcome(
-                status=r.status,
-                entry=_entry(r) if r.status == "ok" else None,
-                balance=r.balance,
-                required=r.required,
-                replayed=bool(r.replayed),
-            )
-            for r in rows
-        ]
 
     async def ensure_account(self, user_id: str, grant: int) -> tuple[Account, bool]:
         async with self.engine.begin() as conn:

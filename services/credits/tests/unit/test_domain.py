@@ -9,7 +9,7 @@ from credits.domain import (
     Mutation, Op, ReferenceAlreadyCharged, Rules,
 )
 from credits.ledger import decode_page_token, encode_page_token, settle
-from credits.repository import Outcome
+from credits.mutations_store import Outcome
 from videogen_common.errors import InvalidArgument, PermissionDenied, http_status_for
 
 USER = "6f1c1d3e-8a55-4d6b-9d55-2f1b8e0c4a11"
