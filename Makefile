@@ -40,7 +40,8 @@ $(DEPS_STAMP): requirements.txt requirements-dev.txt scripts/link_paths.py
 	$(PY) scripts/link_paths.py
 	touch $@
 
-$(GEN_STAMP): $(DEPS_STAMP) $(PROTOS)
+$(GEN_STAMP): $(DEPS_STAMP) $(PROTOS) $(wildcard services/*)
+	$(PY) scripts/link_paths.py
 	rm -rf $(GEN)
 	mkdir -p $(GEN)
 	$(PY) -m grpc_tools.protoc -Iprotos --python_out=$(GEN) --pyi_out=$(GEN) \

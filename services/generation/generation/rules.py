@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import enum
 import re
+import uuid
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -99,8 +100,12 @@ class Request:
     image_bytes: bytes | None
 
 
-def check_request(request: Request, catalog: Catalog) -> tuple[Offer, Request]:
-    """The offer to charge for, and the request with its text trimmed; or every problem."""
+def check_request(request: Request, catalog: Catalog,
+                  own_url_prefix: str = "") -> tuple[Offer, Request]:
+    """The offer to charge for, and the request with its text trimmed; or every problem.
+
+    ``own_url_prefix``: image URLs under it are our own stored uploads (a retry), trusted.
+    """
     found: list[FieldViolation] = []
     prompt = request.prompt.strip()
     negative = request.negative_prompt.strip()
@@ -117,7 +122,7 @@ def check_request(request: Request, catalog: Catalog) -> tuple[Offer, Request]:
         found.append(FieldViolation("seed", f"must be {SEED_MIN} to {SEED_MAX}"))
     offer = _offer(request, catalog, found)
     if offer is not None:
-        _check_image(request, offer.task, found)
+        _check_image(request, offer.task, found, own_url_prefix)
     if found:
         raise InvalidArgument.of(*found)
     assert offer is not None
@@ -139,7 +144,8 @@ def _offer(request: Request, catalog: Catalog, found: list[FieldViolation]) -> O
     return offer
 
 
-def _check_image(request: Request, task: Task, found: list[FieldViolation]) -> None:
+def _check_image(request: Request, task: Task, found: list[FieldViolation],
+                 own_url_prefix: str) -> None:
     has_image = bool(request.image_url) or request.image_bytes is not None
     if task is Task.TEXT_TO_VIDEO:
         if has_image:
@@ -154,6 +160,15 @@ def _check_image(request: Request, task: Task, found: list[FieldViolation]) -> N
             found.append(FieldViolation("image", "must be a PNG, JPEG or WebP image"))
     else:
         url = request.image_url or ""
+        if own_url_prefix and url.startswith(own_url_prefix + "/"):
+            return
         parsed = urlparse(url)
         if len(url) > IMAGE_URL_LENGTH_MAX or parsed.scheme != "https" or not parsed.hostname:
             found.append(FieldViolation("image_url", "must be an https URL"))
+
+
+def check_user_id(value: str) -> None:
+    try:
+        uuid.UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        raise InvalidArgument.of(FieldViolation("user_id", "must be a UUID")) from None

@@ -1,0 +1,126 @@
+"""Wiring and process entry point: `python -m generation.main`."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+import grpc
+
+from videogen.credits.v1 import credits_pb2
+from videogen.generation.v1 import generation_pb2, generation_pb2_grpc
+from videogen_common.caller_auth import CallerAuthenticator
+from videogen_common.db import create_engine, libpq_url
+from videogen_common.grpc_client import open_channel
+from videogen_common.grpc_server import (
+    Registration, create_server, set_serving, wait_for_termination_signal,
+)
+from videogen_common.logs import configure_logging
+from videogen_common.metrics import serve_metrics
+from videogen_common.pg_listen import Listener
+from videogen_common.settings import load_settings
+
+from .catalog import Catalog
+from .credits_client import CreditsClient
+from .faults import Faults
+from .flow import FlowConfig, GenerationFlow
+from .provider import ReplicateProvider
+from .recovery import Recovery, RecoveryConfig
+from .repository import GenerationRepository
+from .servicer import GenerationServicer
+from .settings import GenerationSettings
+from .storage import LocalStorage
+
+log = logging.getLogger(__name__)
+SERVICE_NAME = generation_pb2.DESCRIPTOR.services_by_name["GenerationService"].full_name
+CREDITS_SERVICE = credits_pb2.DESCRIPTOR.services_by_name["CreditsService"].full_name
+
+
+def _parse_change(payload: str) -> tuple[str, str]:
+    user_id, generation_id = payload.split(",")
+    return user_id, generation_id
+
+
+@dataclass
+class GenerationApp:
+    server: grpc.aio.Server
+    port: int
+    flow: GenerationFlow
+    recovery: Recovery
+    listener: Listener
+    channel: grpc.aio.Channel
+    tasks: list[asyncio.Task]
+
+    async def stop(self, grace_s: float = 5.0) -> None:
+        await self.server.stop(grace_s)
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.listener.stop()
+        await self.flow.provider.close()
+        await self.channel.close()
+        await self.flow.repo.engine.dispose()
+
+
+def build_flow(settings: GenerationSettings, channel: grpc.aio.Channel) -> GenerationFlow:
+    engine = create_engine(settings.database_url, pool_size=settings.generation_db_pool_size)
+    points = frozenset(p for p in settings.generation_faults.split(",") if p)
+    return GenerationFlow(
+        repo=GenerationRepository(engine, timedelta(seconds=settings.generation_lease_s)),
+        credits=CreditsClient(channel, settings.generation_credits_token,
+                              settings.generation_credits_timeout_s),
+        provider=ReplicateProvider(settings.replicate_api_token, settings.replicate_base_url,
+                                   settings.generation_replicate_timeout_s,
+                                   settings.generation_replicate_create_attempts),
+        storage=LocalStorage(settings.generation_media_dir, settings.generation_media_base_url,
+                             settings.generation_replicate_timeout_s),
+        catalog=Catalog(),
+        faults=Faults(points, settings.generation_faults_exit),
+        config=FlowConfig(settings.webhook_public_url,
+                          timedelta(seconds=settings.generation_poll_after_s)),
+    )
+
+
+async def start(settings: GenerationSettings, *, recover: bool = True) -> GenerationApp:
+    channel = open_channel(settings.credits_address, [CREDITS_SERVICE])
+    flow = build_flow(settings, channel)
+    recovery = Recovery(flow, RecoveryConfig(
+        interval_s=settings.generation_recovery_interval_s,
+        batch_max=settings.generation_recovery_batch_max,
+        submit_within=timedelta(seconds=settings.generation_submit_within_s),
+        age_max=timedelta(seconds=settings.generation_age_max_s),
+        poll_after=timedelta(seconds=settings.generation_poll_after_s),
+    ))
+    listener: Listener[str] = Listener(libpq_url(settings.database_url), "generation_changes",
+                                       _parse_change)
+    listener.start()
+    servicer = GenerationServicer(flow, flow.catalog,
+                                  CallerAuthenticator(settings.generation_caller_tokens), listener)
+    registration = Registration(
+        lambda s: generation_pb2_grpc.add_GenerationServiceServicer_to_server(servicer, s),
+        SERVICE_NAME)
+    server, port, health = create_server([registration], settings.generation_grpc_address)
+    await server.start()
+    await set_serving(health, [SERVICE_NAME], True)
+    tasks = [asyncio.create_task(recovery.run_forever())] if recover else []
+    return GenerationApp(server, port, flow, recovery, listener, channel, tasks)
+
+
+async def serve(settings: GenerationSettings) -> None:
+    serve_metrics(settings.generation_metrics_port)
+    app = await start(settings)
+    log.info("generation listening", extra={"port": app.port})
+    await wait_for_termination_signal()
+    await app.stop(settings.shutdown_grace_s)
+    log.info("generation stopped")
+
+
+def main() -> None:
+    settings = load_settings(GenerationSettings)
+    configure_logging("generation", settings.log_level)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

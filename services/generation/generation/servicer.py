@@ -1,0 +1,196 @@
+"""gRPC edge of the generation service: authenticate, translate, map errors."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+from collections.abc import Awaitable, Callable
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from videogen.generation.v1 import generation_pb2 as pb
+from videogen.generation.v1 import generation_pb2_grpc as pb_grpc
+from videogen_common.caller_auth import CallerAuthenticator
+from videogen_common.errors import (
+    FieldViolation, InvalidArgument, PermissionDenied, ServiceError, mapping_for,
+)
+from videogen_common.grpc_status import to_rpc_status
+from videogen_common.metrics import observe_rpc
+from videogen_common.pg_listen import RESYNC, Listener
+
+from . import rules
+from .catalog import Catalog
+from .flow import GenerationFlow
+from .records import Generation
+
+SERVICE = "generation"
+PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX = 50, 100
+STATUS_TO_PB = {s: getattr(pb, f"STATUS_{s.name}") for s in rules.Status}
+USER_RPCS = frozenset({"CreateGeneration", "GetGeneration", "ListGenerations",
+                       "CancelGeneration", "RetryGeneration", "WatchGenerations"})
+RPC_CALLERS = {
+    **{rpc: frozenset({"api"}) for rpc in USER_RPCS},
+    "ApplyProviderUpdate": frozenset({"webhooks"}),
+    "GetCatalog": frozenset({"api", "webhooks"}),
+}
+
+
+def _stamp(value) -> Timestamp | None:
+    if value is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def generation_pb(gen: Generation) -> pb.Generation:
+    return pb.Generation(
+        id=gen.id, user_id=gen.user_id, model=gen.model, resolution=gen.resolution,
+        prompt=gen.prompt, negative_prompt=gen.negative_prompt, duration_s=gen.duration_s,
+        seed=gen.seed, image_url=gen.image_url or "", status=STATUS_TO_PB[gen.status],
+        progress=gen.progress, price=gen.price, video_url=gen.video_url or "",
+        error=gen.error or "", logs=gen.logs, retry_of=gen.retry_of or "",
+        created_at=_stamp(gen.created_at), completed_at=_stamp(gen.completed_at),
+        refunded=gen.charge == "refunded",
+    )
+
+
+def _page_token(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"g:{seq}".encode()).decode().rstrip("=")
+
+
+def _before_seq(token: str) -> int | None:
+    if not token:
+        return None
+    try:
+        prefix, value = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split(":")
+        if prefix == "g" and value.isdigit():
+            return int(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        pass
+    raise InvalidArgument.of(FieldViolation("page_token", "is not a token from a previous page"))
+
+
+class GenerationServicer(pb_grpc.GenerationServiceServicer):
+    def __init__(self, flow: GenerationFlow, catalog: Catalog, auth: CallerAuthenticator,
+                 listener: Listener[str]) -> None:
+        self._flow, self._catalog, self._auth, self._listener = flow, catalog, auth, listener
+
+    async def _handle(self, rpc: str, context, work: Callable[[], Awaitable[object]],
+                      user_id: str | None = None):
+        with observe_rpc(SERVICE, rpc) as timer:
+            try:
+                caller = self._auth.identify(context.invocation_metadata())
+                if caller not in RPC_CALLERS[rpc]:
+                    raise PermissionDenied(f"caller {caller!r} may not call {rpc}")
+                if user_id is not None:
+                    rules.check_user_id(user_id)
+                return await work()
+            except ServiceError as error:
+                timer.code = mapping_for(error).grpc_code.name
+                await context.abort_with_status(to_rpc_status(error))
+
+    async def CreateGeneration(self, request, context):
+        async def work():
+            image = request.WhichOneof("image")
+            gen, replayed = await self._flow.create(rules.Request(
+                user_id=request.user_id, model=request.model, resolution=request.resolution,
+                prompt=request.prompt, negative_prompt=request.negative_prompt,
+                duration_s=request.duration_s,
+                seed=request.seed if request.HasField("seed") else None,
+                image_url=request.image_url if image == "image_url" else None,
+                image_bytes=request.image_bytes if image == "image_bytes" else None,
+            ), request.idempotency_key)
+            return pb.CreateGenerationResponse(generation=generation_pb(gen), replayed=replayed)
+        return await self._handle("CreateGeneration", context, work, request.user_id)
+
+    async def GetGeneration(self, request, context):
+        async def work():
+            gen = await self._flow.owned(request.user_id, request.generation_id)
+            return pb.GetGenerationResponse(generation=generation_pb(gen))
+        return await self._handle("GetGeneration", context, work, request.user_id)
+
+    async def ListGenerations(self, request, context):
+        async def work():
+            if not 0 <= request.page_size <= PAGE_SIZE_MAX:
+                raise InvalidArgument.of(FieldViolation(
+                    "page_size", f"must be between 0 and {PAGE_SIZE_MAX}"))
+            size = request.page_size or PAGE_SIZE_DEFAULT
+            gens = await self._flow.repo.list_for_user(
+                request.user_id, _before_seq(request.page_token), size + 1)
+            token = _page_token(gens[size - 1].seq) if len(gens) > size else ""
+            return pb.ListGenerationsResponse(
+                generations=[generation_pb(g) for g in gens[:size]], next_page_token=token)
+        return await self._handle("ListGenerations", context, work, request.user_id)
+
+    async def CancelGeneration(self, request, context):
+        async def work():
+            gen = await self._flow.cancel(request.user_id, request.generation_id)
+            return pb.CancelGenerationResponse(generation=generation_pb(gen))
+        return await self._handle("CancelGeneration", context, work, request.user_id)
+
+    async def RetryGeneration(self, request, context):
+        async def work():
+            gen, replayed = await self._flow.retry(request.user_id, request.generation_id,
+                                                   request.idempotency_key)
+            return pb.RetryGenerationResponse(generation=generation_pb(gen), replayed=replayed)
+        return await self._handle("RetryGeneration", context, work, request.user_id)
+
+    async def ApplyProviderUpdate(self, request, context):
+        async def work():
+            try:
+                data = json.loads(request.prediction_json)
+                if not isinstance(data, dict):
+                    raise ValueError("not an object")
+            except (ValueError, UnicodeDecodeError):
+                raise InvalidArgument.of(FieldViolation(
+                    "prediction_json", "must be a JSON object")) from None
+            applied, status = await self._flow.apply_update(request.generation_id, data)
+            return pb.ApplyProviderUpdateResponse(
+                applied=applied, status=STATUS_TO_PB[status] if status else 0)
+        return await self._handle("ApplyProviderUpdate", context, work)
+
+    async def GetCatalog(self, request, context):
+        async def work():
+            return catalog_pb(self._catalog)
+        return await self._handle("GetCatalog", context, work)
+
+    async def WatchGenerations(self, request, context):
+        async def start():
+            return self._listener.subscribe(request.user_id)
+
+        queue = await self._handle("WatchGenerations", context, start, request.user_id)
+        try:
+            await asyncio.wait_for(self._listener.listening.wait(), 5.0)
+            sent: dict[str, tuple] = {}
+            while True:
+                generation_id = await queue.get()
+                ids = list(sent) if generation_id is RESYNC else [generation_id]
+                for gid in ids:
+                    gen = await self._flow.repo.get(gid)
+                    state = (gen.status, gen.progress, gen.video_url, gen.charge) if gen else None
+                    if gen is not None and sent.get(gid) != state:
+                        sent[gid] = state
+                        yield pb.WatchGenerationsResponse(generation=generation_pb(gen))
+        finally:
+            self._listener.unsubscribe(request.user_id, queue)
+
+
+def catalog_pb(catalog: Catalog) -> pb.GetCatalogResponse:
+    models = []
+    for model in catalog.models():
+        offers = [o for o in catalog.offers if o.model == model]
+        models.append(pb.CatalogModel(
+            model=model, task=offers[0].task.value,
+            prices=[pb.Price(resolution=o.resolution, credits=o.price) for o in offers],
+            default_resolution=max(o.resolution for o in offers),
+        ))
+    limits = pb.Limits(
+        prompt_length_min=rules.PROMPT_LENGTH_MIN, prompt_length_max=rules.PROMPT_LENGTH_MAX,
+        negative_prompt_length_max=rules.NEGATIVE_PROMPT_LENGTH_MAX,
+        duration_s_min=rules.DURATION_S_MIN, duration_s_max=rules.DURATION_S_MAX,
+        image_bytes_max=rules.IMAGE_BYTES_MAX, image_types=list(rules.IMAGE_TYPES),
+    )
+    return pb.GetCatalogResponse(models=models, limits=limits)

@@ -1,0 +1,56 @@
+"""Generation service settings, from the environment (see .env.example)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+
+from videogen_common.settings import ServiceSettings
+
+from .faults import POINTS
+
+
+class GenerationSettings(ServiceSettings):
+    database_url: str
+    # {"caller": "token"} for whoever calls this service: api, webhooks. No default.
+    generation_caller_tokens: dict[str, str]
+    generation_grpc_address: str = "127.0.0.1:50052"
+    generation_metrics_port: int = 0
+    # This service's own identity towards credits (its "generation" caller token).
+    generation_credits_token: str = Field(min_length=16)
+    credits_address: str = "127.0.0.1:50051"
+    generation_credits_timeout_s: float = Field(5.0, gt=0)
+    replicate_api_token: str = Field(min_length=1)
+    replicate_base_url: str = "https://api.replicate.com"
+    generation_replicate_timeout_s: float = Field(15.0, gt=0)
+    generation_replicate_create_attempts: int = Field(4, ge=1, le=10)
+    # Where Replicate sends webhooks: the webhook gateway's public base URL.
+    webhook_public_url: str = Field(pattern=r"^https?://")
+    generation_media_dir: Path = Path(".data/media")
+    generation_media_base_url: str = "http://127.0.0.1:8000/media"
+    generation_db_pool_size: int = Field(8, ge=1)
+    # A step of the flow owns its generation this long; then recovery may take over.
+    generation_lease_s: float = Field(60.0, gt=0)
+    # Without news for this long, the poller asks Replicate (then backs off).
+    generation_poll_after_s: float = Field(30.0, gt=0)
+    generation_recovery_interval_s: float = Field(5.0, gt=0)
+    generation_recovery_batch_max: int = Field(50, ge=1)
+    generation_submit_within_s: float = Field(600.0, gt=0)
+    # Older than this and still running: canceled at Replicate, timed_out, refunded.
+    generation_age_max_s: float = Field(1800.0, gt=0)
+    # Tests only: named points where the process dies (faults.POINTS).
+    generation_faults: str = ""
+    generation_faults_exit: bool = False
+
+    @field_validator("generation_faults")
+    @classmethod
+    def _known_points(cls, value: str) -> str:
+        unknown = {p for p in value.split(",") if p} - set(POINTS)
+        if unknown:
+            raise ValueError(f"unknown fault points {sorted(unknown)}; known: {POINTS}")
+        return value
+
+    @field_validator("webhook_public_url", "generation_media_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")

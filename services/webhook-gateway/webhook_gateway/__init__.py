@@ -1,0 +1,1 @@
+"""The public webhook edge: verify, deduplicate, forward over gRPC."""
