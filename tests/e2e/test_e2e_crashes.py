@@ -1,0 +1,89 @@
+"""A process dies between any two steps of the flow; recovery finishes what it left.
+
+The doomed replica runs with a fault point switched on: the flow stops dead there (no
+line after it runs, as in a crash), the replica is stopped, and the surviving replica's
+recovery loop must end every generation terminal or in flight with
+charges - refunds = the cost of the succeeded and in-flight ones, and never submit a
+generation twice.
+"""
+import json
+
+import grpc
+import pytest
+
+from generation.faults import InjectedCrash
+from generation.main import start as start_generation
+from videogen.credits.v1 import credits_pb2 as cpb
+from videogen.generation.v1 import generation_pb2 as gpb
+from videogen.generation.v1 import generation_pb2_grpc
+from videogen_common.caller_auth import AuthedStub
+
+TERMINAL = {gpb.STATUS_SUCCEEDED, gpb.STATUS_FAILED, gpb.STATUS_CANCELED,
+            gpb.STATUS_TIMED_OUT, gpb.STATUS_REJECTED}
+TOKEN = "e2e-api-generation-token"
+
+
+async def _generations(stack, user):
+    return list((await stack.generation_api.ListGenerations(
+        gpb.ListGenerationsRequest(user_id=user))).generations)
+
+
+async def _check_settled(stack, user, ledger):
+    """True once every generation is terminal and settled; then check the money."""
+    gens = await _generations(stack, user)
+    if not gens or any(g.status not in TERMINAL for g in gens):
+        return False
+    if any(g.status in (gpb.STATUS_FAILED, gpb.STATUS_CANCELED, gpb.STATUS_TIMED_OUT)
+           and not g.refunded for g in gens):
+        return False
+    balance, entries = await ledger(user)
+    charged = -sum(e.amount for e in entries if e.kind == cpb.ENTRY_KIND_USAGE)
+    refunded = sum(e.amount for e in entries if e.kind == cpb.ENTRY_KIND_REFUND)
+    succeeded = sum(g.price for g in gens if g.status == gpb.STATUS_SUCCEEDED)
+    assert charged - refunded == succeeded, (charged, refunded, succeeded)
+    assert balance == 100 - succeeded
+    return gens
+
+
+@pytest.mark.parametrize("point", ["after_insert", "after_charge", "after_submit",
+                                   "after_store"])
+async def test_a_crash_in_the_create_flow_is_recovered(
+        stack, funded_user, ledger, wait_for, t2v_request, tmp_path, point):
+    user = await funded_user(100)
+    doomed = await start_generation(
+        stack.generation_settings(media_dir=tmp_path / "doomed", generation_faults=point),
+        recover=False)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{doomed.port}") as channel:
+            stub = AuthedStub(generation_pb2_grpc.GenerationServiceStub(channel), TOKEN)
+            with pytest.raises(grpc.RpcError) as crashed:
+                await stub.CreateGeneration(t2v_request(user, "k"))
+            assert crashed.value.code() == grpc.StatusCode.UNKNOWN
+    finally:
+        await doomed.stop(0)
+    gens = await wait_for(lambda: _check_settled(stack, user, ledger), timeout_s=30)
+    assert len(gens) == 1
+    submitted = [p for p in stack.emulator.store.all()
+                 if p.webhook and gens[0].id in p.webhook]
+    assert len(submitted) <= 1, "submitted twice"
+    assert (gens[0].status == gpb.STATUS_SUCCEEDED) == (len(submitted) == 1)
+
+
+async def test_a_crash_between_a_terminal_update_and_its_refund_is_recovered(
+        stack, funded_user, ledger, wait_for, t2v_request, tmp_path):
+    stack.emulator.update_config({"webhook_drop_all": True, "paused": True})
+    user = await funded_user(100)
+    gen = (await stack.generation_api.CreateGeneration(t2v_request(user, "k"))).generation
+    prediction_id = stack.emulator.store.all()[0].id
+    doomed = await start_generation(
+        stack.generation_settings(media_dir=tmp_path / "doomed",
+                                  generation_faults="after_terminal"), recover=False)
+    try:
+        failed = {"id": prediction_id, "status": "failed", "error": "GPU fell over",
+                  "logs": "", "output": None}
+        with pytest.raises(InjectedCrash):
+            await doomed.flow.apply_update(gen.id, json.loads(json.dumps(failed)))
+    finally:
+        await doomed.stop(0)
+    gens = await wait_for(lambda: _check_settled(stack, user, ledger), timeout_s=30)
+    assert gens[0].status == gpb.STATUS_FAILED and gens[0].refunded
