@@ -36,6 +36,8 @@ TOKENS = {
     "generation": {"api": "e2e-api-generation-token", "webhooks": "e2e-webhooks-token-0000"},
 }
 REPLICATE_TOKEN = "r8_e2e_token"
+STRIPE_SECRET = "whsec_e2e_stripe_endpoint_secret"
+DODO_SECRET = "whsec_" + "ZTJlLWRvZG8tc2lnbmluZy1zZWNyZXQtMzItYnl0ZXM="
 
 
 def free_port() -> int:
@@ -100,6 +102,9 @@ async def build_stack(database_url: str, media_dir: Path, emulator_config: Emula
     gateway_app = await start_gateway(WebhookGatewaySettings(
         _env_file=None, database_url=database_url, webhook_gateway_port=gateway_port,
         replicate_webhook_secret=emulator.webhook_secret,
+        stripe_webhook_secret=STRIPE_SECRET, dodo_webhook_secret=DODO_SECRET,
+        credits_address=f"127.0.0.1:{credits_app.port}",
+        webhook_gateway_credits_token=TOKENS["credits"]["payments"],
         generation_address=f"127.0.0.1:{generation_app.port}",
         webhook_gateway_generation_token=TOKENS["generation"]["webhooks"]))
     credits_channel = grpc.aio.insecure_channel(f"127.0.0.1:{credits_app.port}")
@@ -185,3 +190,8 @@ def t2v(user: str, key: str, prompt: str = "a red fox running through fresh snow
 @pytest.fixture
 def t2v_request():
     return t2v
+
+
+@pytest.fixture
+def payment_secrets() -> dict[str, str]:
+    return {"stripe": STRIPE_SECRET, "dodo": DODO_SECRET}

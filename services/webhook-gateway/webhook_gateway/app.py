@@ -1,97 +1,123 @@
-"""HTTP edge: read the raw bytes, verify, then parse; deduplicate; forward with a deadline."""
+"""HTTP edge: read the raw bytes, verify, then parse; deduplicate; act with a deadline.
+
+Every source (Replicate, Stripe, Dodo Payments) goes through one pipeline; a source
+brings its verifier and its action. Answers: 2xx once the effect is durable downstream
+(or the event is knowingly ignored), 400 malformed, 401 not authentic, 413 too large,
+415 not JSON, 503 when a downstream service is unavailable, so the sender retries.
+"""
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 
 import grpc
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
-from videogen.generation.v1 import generation_pb2 as gen_pb
 from videogen_common.grpc_status import parse_rpc_error
 
 from .deliveries import Deliveries
-from .verify import Malformed, NotAuthentic, Verifier
+from .verify import Malformed, NotAuthentic
 
 log = logging.getLogger(__name__)
 
 RECEIVED = Counter("webhooks_received_total", "Webhooks received", ["source"])
+VERIFIED = Counter("webhooks_verified_total", "Webhooks that passed verification", ["source"])
 REJECTED = Counter("webhooks_rejected_total", "Webhooks refused", ["source", "reason"])
-APPLIED = Counter("webhooks_forwarded_total", "Webhooks forwarded", ["source", "outcome"])
-FORWARD_SECONDS = Histogram("webhooks_forward_seconds", "Forwarding latency", ["source"])
+OUTCOMES = Counter("webhooks_outcomes_total", "Verified webhooks by outcome",
+                   ["source", "outcome"])
+FORWARD_SECONDS = Histogram("webhooks_forward_seconds", "Downstream call latency", ["source"])
 
-UNAVAILABLE_CODES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
-                     grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.INTERNAL,
-                     grpc.StatusCode.UNKNOWN, grpc.StatusCode.UNAUTHENTICATED,
-                     grpc.StatusCode.PERMISSION_DENIED}
+# Downstream failures the sender should retry: never lose a verified webhook.
+RETRY_CODES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
+               grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.INTERNAL,
+               grpc.StatusCode.UNKNOWN, grpc.StatusCode.UNAUTHENTICATED,
+               grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.ABORTED}
+
+Verify = Callable[[bytes, Mapping[str, str]], tuple[str, dict]]
+Act = Callable[[dict, web.Request, bytes], Awaitable[str]]
 
 
-def refuse(source: str, status: int, reason: str, detail: str) -> web.Response:
-    REJECTED.labels(source, reason).inc()
-    return web.json_response({"detail": detail}, status=status)
+class Ignored(Exception):
+    """A verified event this gateway does not act on; acknowledged."""
 
 
-class ReplicateWebhooks:
-    SOURCE = "replicate"
+@dataclass
+class Endpoint:
+    source: str
+    verify: Verify | None  # None: no secret configured, the endpoint is closed
+    act: Act
+    deliveries: Deliveries
 
-    def __init__(self, verifier: Verifier, deliveries: Deliveries, generation_stub,
-                 timeout_s: float) -> None:
-        self.verifier, self.deliveries = verifier, deliveries
-        self.generation, self.timeout_s = generation_stub, timeout_s
+    def refuse(self, status: int, reason: str, detail: str) -> web.Response:
+        REJECTED.labels(self.source, reason).inc()
+        return web.json_response({"detail": detail}, status=status)
 
     async def handle(self, request: web.Request) -> web.Response:
-        source = self.SOURCE
-        RECEIVED.labels(source).inc()
-        if not self.verifier.enabled:
-            return refuse(source, 503, "disabled", "webhook secret not configured")
+        RECEIVED.labels(self.source).inc()
+        if self.verify is None:
+            return self.refuse(503, "disabled", f"{self.source} webhooks are not configured")
         if request.content_type != "application/json":
-            return refuse(source, 415, "media_type", "expected application/json")
+            return self.refuse(415, "media_type", "expected application/json")
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            return refuse(source, 413, "too_large", "body too large")
+            return self.refuse(413, "too_large", "body too large")
         try:
-            webhook_id, _ = self.verifier.verify(body, request.headers)
+            event_id, data = self.verify(body, request.headers)
         except Malformed as error:
-            return refuse(source, 400, "malformed", str(error))
+            return self.refuse(400, "malformed", str(error))
         except NotAuthentic as error:
-            return refuse(source, 401, "signature", str(error))
-        if await self.deliveries.seen(source, webhook_id):
-            APPLIED.labels(source, "duplicate").inc()
+            return self.refuse(401, "signature", str(error))
+        VERIFIED.labels(self.source).inc()
+        if await self.deliveries.seen(self.source, event_id):
+            OUTCOMES.labels(self.source, "duplicate").inc()
             return web.json_response({"status": "ok", "duplicate": True})
         started = time.perf_counter()
         try:
-            reply = await self.generation.ApplyProviderUpdate(
-                gen_pb.ApplyProviderUpdateRequest(
-                    generation_id=request.query.get("generation_id", "")[:64],
-                    prediction_json=body),
-                timeout=self.timeout_s)
+            outcome = await self.act(data, request, body)
+        except Ignored as why:
+            outcome = f"ignored: {why}"
+        except Malformed as error:
+            return self.refuse(400, "invalid", str(error))
         except grpc.RpcError as error:
             remote = parse_rpc_error(error)
-            if remote.code in UNAVAILABLE_CODES:
-                log.warning("forward failed", extra={"code": remote.code.name})
-                return refuse(source, 503, "upstream", "try again later")
-            return refuse(source, 400, "invalid", remote.message)
+            if remote.code in RETRY_CODES:
+                log.warning("downstream failed", extra={"source": self.source,
+                                                         "code": remote.code.name})
+                return self.refuse(503, "upstream", "try again later")
+            return self.refuse(400, "invalid", remote.message)
         finally:
-            FORWARD_SECONDS.labels(source).observe(time.perf_counter() - started)
-        await self.deliveries.record(source, webhook_id)
-        APPLIED.labels(source, "applied" if reply.applied else "ignored").inc()
-        return web.json_response({"status": "ok", "applied": reply.applied})
+            FORWARD_SECONDS.labels(self.source).observe(time.perf_counter() - started)
+        await self.deliveries.record(self.source, event_id)
+        OUTCOMES.labels(self.source, outcome.split(":")[0]).inc()
+        return web.json_response({"status": "ok", "outcome": outcome, "duplicate": False})
 
 
 async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "healthy"})
 
 
+def readiness(check: Callable[[], Awaitable[dict[str, bool]]]):
+    async def ready(request: web.Request) -> web.Response:
+        upstreams = await check()
+        status = 200 if all(upstreams.values()) else 503
+        return web.json_response({"status": "ready" if status == 200 else "degraded",
+                                  "upstreams": upstreams}, status=status)
+    return ready
+
+
 async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def build_app(replicate: ReplicateWebhooks, body_max_bytes: int) -> web.Application:
+def build_app(endpoints: dict[str, Endpoint], ready, body_max_bytes: int) -> web.Application:
     app = web.Application(client_max_size=body_max_bytes)
-    app.router.add_post("/api/webhooks/replicate", replicate.handle)
+    for path, endpoint in endpoints.items():
+        app.router.add_post(path, endpoint.handle)
     app.router.add_get("/health", health)
-    app.router.add_get("/api/webhooks/health", health)
+    app.router.add_get("/api/webhooks/health", ready)
     app.router.add_get("/metrics", metrics)
     return app

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 import grpc
 from aiohttp import web
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from videogen.credits.v1 import credits_pb2, credits_pb2_grpc
 from videogen.generation.v1 import generation_pb2, generation_pb2_grpc
 from videogen_common.caller_auth import AuthedStub
 from videogen_common.db import create_engine
@@ -16,20 +18,23 @@ from videogen_common.grpc_server import wait_for_termination_signal
 from videogen_common.logs import configure_logging
 from videogen_common.settings import load_settings
 
-from .app import ReplicateWebhooks, build_app
+from .app import Endpoint, build_app, readiness
 from .deliveries import Deliveries
 from .settings import WebhookGatewaySettings
+from .sources import PurchaseAction, ReplicateAction, stripe_verifier
 from .verify import Verifier
 
 log = logging.getLogger(__name__)
 GENERATION_SERVICE = generation_pb2.DESCRIPTOR.services_by_name["GenerationService"].full_name
+CREDITS_SERVICE = credits_pb2.DESCRIPTOR.services_by_name["CreditsService"].full_name
+READINESS_TIMEOUT_S = 1.0
 
 
 @dataclass
 class GatewayApp:
     runner: web.AppRunner
     port: int
-    channel: grpc.aio.Channel
+    channels: list[grpc.aio.Channel]
     deliveries: Deliveries
 
     @property
@@ -38,24 +43,64 @@ class GatewayApp:
 
     async def stop(self) -> None:
         await self.runner.cleanup()
-        await self.channel.close()
+        for channel in self.channels:
+            await channel.close()
         await self.deliveries.engine.dispose()
 
 
+def _upstream_check(channels: dict[str, grpc.aio.Channel]):
+    async def check() -> dict[str, bool]:
+        async def serving(channel) -> bool:
+            try:
+                reply = await health_pb2_grpc.HealthStub(channel).Check(
+                    health_pb2.HealthCheckRequest(), timeout=READINESS_TIMEOUT_S)
+                return reply.status == health_pb2.HealthCheckResponse.SERVING
+            except grpc.RpcError:
+                return False
+        results = await asyncio.gather(*(serving(c) for c in channels.values()))
+        return dict(zip(channels, results))
+    return check
+
+
+def _standard(secrets: list[str]) -> Verifier | None:
+    return Verifier(secrets).verify if secrets else None
+
+
 async def start(settings: WebhookGatewaySettings) -> GatewayApp:
-    channel = open_channel(settings.generation_address, [GENERATION_SERVICE])
-    stub = AuthedStub(generation_pb2_grpc.GenerationServiceStub(channel),
-                      settings.webhook_gateway_generation_token)
-    deliveries = Deliveries(create_engine(settings.database_url, pool_size=4))
-    replicate = ReplicateWebhooks(Verifier(settings.replicate_secrets), deliveries, stub,
-                                  settings.webhook_gateway_forward_timeout_s)
-    runner = web.AppRunner(build_app(replicate, settings.webhook_gateway_body_max_bytes),
-                           access_log=None)
+    s = settings
+    generation_channel = open_channel(s.generation_address, [GENERATION_SERVICE])
+    credits_channel = open_channel(s.credits_address, [CREDITS_SERVICE])
+    generation = AuthedStub(generation_pb2_grpc.GenerationServiceStub(generation_channel),
+                            s.webhook_gateway_generation_token)
+    credits = AuthedStub(credits_pb2_grpc.CreditsServiceStub(credits_channel),
+                         s.webhook_gateway_credits_token or "-")
+    deliveries = Deliveries(create_engine(s.database_url, pool_size=4))
+    timeout_s = s.webhook_gateway_forward_timeout_s
+
+    def purchases(provider: str) -> PurchaseAction:
+        return PurchaseAction(provider, s.credit_packages, credits, timeout_s)
+
+    endpoints = {
+        "/api/webhooks/replicate": Endpoint(
+            "replicate", _standard(s.replicate_secrets),
+            ReplicateAction(generation, timeout_s), deliveries),
+        "/api/webhooks/stripe": Endpoint(
+            "stripe", stripe_verifier(s.stripe_webhook_secret) if s.stripe_webhook_secret
+            else None, purchases("stripe"), deliveries),
+        "/api/webhooks/dodo": Endpoint(
+            "dodo", _standard(s.dodo_webhook_secret.split()), purchases("dodo"), deliveries),
+    }
+    upstreams = {"generation": generation_channel}
+    if s.stripe_webhook_secret or s.dodo_webhook_secret:
+        upstreams["credits"] = credits_channel
+    app = build_app(endpoints, readiness(_upstream_check(upstreams)),
+                    s.webhook_gateway_body_max_bytes)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, settings.webhook_gateway_host, settings.webhook_gateway_port)
+    site = web.TCPSite(runner, s.webhook_gateway_host, s.webhook_gateway_port)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # the bound port when 0 was asked
-    return GatewayApp(runner, port, channel, deliveries)
+    return GatewayApp(runner, port, [generation_channel, credits_channel], deliveries)
 
 
 async def serve(settings: WebhookGatewaySettings) -> None:

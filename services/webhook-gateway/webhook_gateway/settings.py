@@ -1,7 +1,7 @@
 """Webhook gateway settings, from the environment (see .env.example)."""
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from videogen_common.settings import ServiceSettings
 
@@ -13,6 +13,16 @@ class WebhookGatewaySettings(ServiceSettings):
     # Space-separated whsec_ secrets (several during a rotation). Unset: the Replicate
     # endpoint refuses every request (fail closed).
     replicate_webhook_secret: str = ""
+    # Stripe endpoint secret (whsec_…, used as-is). Unset: /api/webhooks/stripe refuses.
+    stripe_webhook_secret: str = ""
+    # Dodo Payments (Standard Webhooks) secret. Unset: /api/webhooks/dodo refuses.
+    dodo_webhook_secret: str = ""
+    # Package id (in the checkout's metadata.package) -> credits it buys.
+    credit_packages: dict[str, int] = {"credits_100": 100, "credits_500": 500,
+                                       "credits_2000": 2000}
+    credits_address: str = "127.0.0.1:50051"
+    # This gateway's identity towards credits (its "payments" caller token).
+    webhook_gateway_credits_token: str = Field("", description="required for purchases")
     generation_address: str = "127.0.0.1:50052"
     # This gateway's own identity towards the generation service ("webhooks" caller).
     webhook_gateway_generation_token: str = Field(min_length=16)
@@ -23,3 +33,11 @@ class WebhookGatewaySettings(ServiceSettings):
     @property
     def replicate_secrets(self) -> list[str]:
         return self.replicate_webhook_secret.split()
+
+    @model_validator(mode="after")
+    def _payments_need_a_credits_identity(self) -> "WebhookGatewaySettings":
+        if (self.stripe_webhook_secret or self.dodo_webhook_secret) and len(
+                self.webhook_gateway_credits_token) < 16:
+            raise ValueError("WEBHOOK_GATEWAY_CREDITS_TOKEN (16+ characters) is required "
+                             "when a payment webhook secret is set")
+        return self
