@@ -195,3 +195,68 @@ def t2v_request():
 @pytest.fixture
 def payment_secrets() -> dict[str, str]:
     return {"stripe": STRIPE_SECRET, "dodo": DODO_SECRET}
+
+
+JWT_SECRET = "e2e-supabase-jwt-secret-with-32-chars!!"
+ORIGIN = "http://app.example.test"
+
+
+def make_jwt(user_id: str, *, secret: str = JWT_SECRET, audience: str = "authenticated",
+             expires_in_s: int = 3600, role: str = "authenticated", **claims) -> str:
+    import time
+
+    import jwt
+
+    payload = {"sub": user_id, "aud": audience, "role": role,
+               "exp": int(time.time()) + expires_in_s, "email": f"{user_id[:8]}@example.test",
+               **claims}
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+@pytest.fixture
+def api_settings_overrides() -> dict:
+    return {}
+
+
+@pytest.fixture
+async def api(stack, tmp_path, api_settings_overrides):
+    """The API gateway on the stack, with an HTTP session and a JWT maker."""
+    import aiohttp
+
+    from api_gateway.main import start as start_api
+    from api_gateway.settings import ApiGatewaySettings
+
+    values = dict(
+        api_gateway_port=0, auth_jwt_secret=JWT_SECRET, allowed_origins=ORIGIN,
+        credits_address=f"127.0.0.1:{stack.credits_app.port}",
+        api_gateway_credits_token=TOKENS["credits"]["api"],
+        api_gateway_credits_admin_token=TOKENS["credits"]["admin"],
+        generation_address=f"127.0.0.1:{stack.generation_app.port}",
+        api_gateway_generation_token=TOKENS["generation"]["api"],
+        api_gateway_media_dir=stack.generation_app.flow.storage.directory,
+        api_gateway_sse_ping_s=1.0)
+    values.update(api_settings_overrides)
+    app = await start_api(ApiGatewaySettings(_env_file=None, **values))
+    session = aiohttp.ClientSession(base_url=app.base_url)
+    yield Api(app, session)
+    await session.close()
+    await app.stop()
+
+
+@dataclass
+class Api:
+    app: object
+    session: object
+
+    @staticmethod
+    def auth(user_id: str, **claims) -> dict:
+        return {"Authorization": f"Bearer {make_jwt(user_id, **claims)}"}
+
+    async def call(self, method: str, path: str, user_id: str | None = None, **kwargs):
+        headers = dict(kwargs.pop("headers", {}))
+        if user_id is not None:
+            headers.update(self.auth(user_id))
+        async with self.session.request(method, path, headers=headers, **kwargs) as response:
+            body = await response.json(content_type=None) if response.content_length != 0 \
+                else None
+            return response.status, body, response.headers

@@ -108,3 +108,29 @@ def mapping_for(error: ServiceError) -> Mapping:
 
 def http_status_for(error: ServiceError) -> int:
     return HTTP_BY_REASON.get(error.reason, mapping_for(error).http_status)
+
+
+# gRPC codes that no domain error carries, as an HTTP edge must answer them: an upstream
+# that is down is 503, a deadline 504; never a bare 500 with a trace.
+_HTTP_BY_TRANSPORT_CODE: dict[grpc.StatusCode, int] = {
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+    grpc.StatusCode.CANCELLED: 503,
+    grpc.StatusCode.ABORTED: 409,
+    grpc.StatusCode.OUT_OF_RANGE: 422,
+    grpc.StatusCode.UNIMPLEMENTED: 501,
+    grpc.StatusCode.INTERNAL: 502,
+    grpc.StatusCode.UNKNOWN: 502,
+    grpc.StatusCode.DATA_LOSS: 502,
+    # The edge's own identity was refused: a configuration fault, not the user's.
+    grpc.StatusCode.UNAUTHENTICATED: 502,
+    grpc.StatusCode.PERMISSION_DENIED: 502,
+}
+HTTP_BY_GRPC_CODE: dict[grpc.StatusCode, int] = {
+    **{m.grpc_code: m.http_status for m in STATUS_TABLE.values()},
+    **_HTTP_BY_TRANSPORT_CODE,
+}
+
+
+def http_status_for_grpc(code: grpc.StatusCode, reason: str) -> int:
+    """The HTTP status for an error a gRPC upstream returned (same table as above)."""
+    return HTTP_BY_REASON.get(reason, HTTP_BY_GRPC_CODE.get(code, 502))

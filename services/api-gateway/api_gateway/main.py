@@ -1,0 +1,91 @@
+"""Wiring and process entry point: `python -m api_gateway.main`."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import grpc
+from aiohttp import web
+
+from videogen.credits.v1 import credits_pb2, credits_pb2_grpc
+from videogen.generation.v1 import generation_pb2, generation_pb2_grpc
+from videogen_common.caller_auth import AuthedStub
+from videogen_common.grpc_client import open_channel
+from videogen_common.grpc_server import wait_for_termination_signal
+from videogen_common.logs import configure_logging
+from videogen_common.settings import load_settings
+
+from .app import AccessLogger, build_app
+from .auth import Authenticator
+from .context import Context
+from .settings import ApiGatewaySettings
+
+log = logging.getLogger(__name__)
+CREDITS = credits_pb2.DESCRIPTOR.services_by_name["CreditsService"].full_name
+# Open event streams get this long to end on shutdown.
+SHUTDOWN_TIMEOUT_S = 5.0
+GENERATION = generation_pb2.DESCRIPTOR.services_by_name["GenerationService"].full_name
+
+
+@dataclass
+class ApiGatewayApp:
+    runner: web.AppRunner
+    port: int
+    channels: list[grpc.aio.Channel]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+        for channel in self.channels:
+            await channel.close()
+
+
+async def start(settings: ApiGatewaySettings) -> ApiGatewayApp:
+    s = settings
+    credits_channel = open_channel(s.credits_address, [CREDITS])
+    generation_channel = open_channel(s.generation_address, [GENERATION])
+    credits_stub = credits_pb2_grpc.CreditsServiceStub(credits_channel)
+    ctx = Context(
+        credits=AuthedStub(credits_stub, s.api_gateway_credits_token),
+        credits_admin=AuthedStub(credits_stub, s.api_gateway_credits_admin_token),
+        generation=AuthedStub(generation_pb2_grpc.GenerationServiceStub(generation_channel),
+                              s.api_gateway_generation_token),
+        auth=Authenticator(s.auth_jwt_secret, s.auth_jwks_url, s.auth_jwt_audience,
+                           s.api_gateway_events_token_ttl_s),
+        timeout_s=s.api_gateway_upstream_timeout_s,
+        generation_limit=s.api_gateway_generation_rate_limit,
+        limit_storage_uri=s.api_gateway_rate_limit_storage,
+        packages=s.credit_packages,
+        ping_s=s.api_gateway_sse_ping_s,
+    )
+    app = build_app(ctx, s.origins, s.api_gateway_media_dir, s.api_gateway_body_max_bytes)
+    runner = web.AppRunner(app, access_log_class=AccessLogger,
+                           access_log=logging.getLogger("api_gateway.access"),
+                           shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+    await runner.setup()
+    site = web.TCPSite(runner, s.api_gateway_host, s.api_gateway_port)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # the bound port when 0 was asked
+    return ApiGatewayApp(runner, port, [credits_channel, generation_channel])
+
+
+async def serve(settings: ApiGatewaySettings) -> None:
+    app = await start(settings)
+    log.info("api gateway listening", extra={"port": app.port})
+    await wait_for_termination_signal()
+    await app.stop()
+    log.info("api gateway stopped")
+
+
+def main() -> None:
+    settings = load_settings(ApiGatewaySettings)
+    configure_logging("api-gateway", settings.log_level)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()
