@@ -1,7 +1,6 @@
 """Wiring and process entry point: `python -m api_gateway.main`."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -12,16 +11,13 @@ from videogen.credits.v1 import credits_pb2, credits_pb2_grpc
 from videogen.generation.v1 import generation_pb2, generation_pb2_grpc
 from videogen_common.caller_auth import AuthedStub
 from videogen_common.grpc_client import open_channel
-from videogen_common.grpc_server import wait_for_termination_signal
-from videogen_common.logs import configure_logging
-from videogen_common.settings import load_settings
+from videogen_common.service_main import run_service, start_site
 
 from .app import AccessLogger, build_app
 from .auth import Authenticator
 from .context import Context
 from .settings import ApiGatewaySettings
 
-log = logging.getLogger(__name__)
 CREDITS = credits_pb2.DESCRIPTOR.services_by_name["CreditsService"].full_name
 # Open event streams get this long to end on shutdown.
 SHUTDOWN_TIMEOUT_S = 5.0
@@ -63,28 +59,15 @@ async def start(settings: ApiGatewaySettings) -> ApiGatewayApp:
         ping_s=s.api_gateway_sse_ping_s,
     )
     app = build_app(ctx, s.origins, s.api_gateway_media_dir, s.api_gateway_body_max_bytes)
-    runner = web.AppRunner(app, access_log_class=AccessLogger,
-                           access_log=logging.getLogger("api_gateway.access"),
-                           shutdown_timeout=SHUTDOWN_TIMEOUT_S)
-    await runner.setup()
-    site = web.TCPSite(runner, s.api_gateway_host, s.api_gateway_port)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # the bound port when 0 was asked
+    runner, port = await start_site(
+        app, s.api_gateway_host, s.api_gateway_port, access_log_class=AccessLogger,
+        access_log=logging.getLogger("api_gateway.access"),
+        shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     return ApiGatewayApp(runner, port, [credits_channel, generation_channel])
 
 
-async def serve(settings: ApiGatewaySettings) -> None:
-    app = await start(settings)
-    log.info("api gateway listening", extra={"port": app.port})
-    await wait_for_termination_signal()
-    await app.stop()
-    log.info("api gateway stopped")
-
-
 def main() -> None:
-    settings = load_settings(ApiGatewaySettings)
-    configure_logging("api-gateway", settings.log_level)
-    asyncio.run(serve(settings))
+    run_service("api-gateway", ApiGatewaySettings, start)
 
 
 if __name__ == "__main__":

@@ -18,11 +18,9 @@ from videogen_common.grpc_server import (
     TlsFiles,
     create_server,
     set_serving,
-    wait_for_termination_signal,
 )
-from videogen_common.logs import configure_logging
 from videogen_common.metrics import serve_metrics
-from videogen_common.settings import load_settings
+from videogen_common.service_main import run_service
 
 from .balance_feed import BalanceFeed
 from .ledger import Ledger, LedgerConfig
@@ -46,8 +44,11 @@ class CreditsApp:
     feed: BalanceFeed
     health_task: asyncio.Task
 
-    async def stop(self, grace_s: float = 5.0) -> None:
-        await self.server.stop(grace_s)
+    # In-flight RPCs get this long on SIGTERM (SHUTDOWN_GRACE_S).
+    grace_s: float = 5.0
+
+    async def stop(self, grace_s: float | None = None) -> None:
+        await self.server.stop(self.grace_s if grace_s is None else grace_s)
         self.health_task.cancel()
         await asyncio.gather(self.health_task, return_exceptions=True)
         await self.ledger.close()
@@ -113,22 +114,13 @@ async def start(settings: CreditsSettings) -> CreditsApp:
     health_task = asyncio.create_task(
         _watch_database(engine, health, settings.credits_health_interval_s)
     )
-    return CreditsApp(server, port, ledger, engine, pool, feed, health_task)
-
-
-async def serve(settings: CreditsSettings) -> None:
     serve_metrics(settings.credits_metrics_port)
-    app = await start(settings)
-    log.info("credits listening", extra={"port": app.port})
-    await wait_for_termination_signal()
-    await app.stop(settings.shutdown_grace_s)
-    log.info("credits stopped")
+    return CreditsApp(server, port, ledger, engine, pool, feed, health_task,
+                      settings.shutdown_grace_s)
 
 
 def main() -> None:
-    settings = load_settings(CreditsSettings)
-    configure_logging("credits", settings.log_level)
-    asyncio.run(serve(settings))
+    run_service("credits", CreditsSettings, start)
 
 
 if __name__ == "__main__":

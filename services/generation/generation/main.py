@@ -14,12 +14,11 @@ from videogen_common.caller_auth import CallerAuthenticator
 from videogen_common.db import create_engine, libpq_url
 from videogen_common.grpc_client import open_channel
 from videogen_common.grpc_server import (
-    Registration, create_server, set_serving, wait_for_termination_signal,
+    Registration, create_server, set_serving,
 )
-from videogen_common.logs import configure_logging
 from videogen_common.metrics import serve_metrics
 from videogen_common.pg_listen import Listener
-from videogen_common.settings import load_settings
+from videogen_common.service_main import run_service
 
 from .catalog import Catalog
 from .credits_client import CreditsClient
@@ -52,8 +51,11 @@ class GenerationApp:
     channel: grpc.aio.Channel
     tasks: list[asyncio.Task]
 
-    async def stop(self, grace_s: float = 5.0) -> None:
-        await self.server.stop(grace_s)
+    # In-flight RPCs get this long on SIGTERM (SHUTDOWN_GRACE_S).
+    grace_s: float = 5.0
+
+    async def stop(self, grace_s: float | None = None) -> None:
+        await self.server.stop(self.grace_s if grace_s is None else grace_s)
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
@@ -104,22 +106,13 @@ async def start(settings: GenerationSettings, *, recover: bool = True) -> Genera
     await server.start()
     await set_serving(health, [SERVICE_NAME], True)
     tasks = [asyncio.create_task(recovery.run_forever())] if recover else []
-    return GenerationApp(server, port, flow, recovery, listener, channel, tasks)
-
-
-async def serve(settings: GenerationSettings) -> None:
     serve_metrics(settings.generation_metrics_port)
-    app = await start(settings)
-    log.info("generation listening", extra={"port": app.port})
-    await wait_for_termination_signal()
-    await app.stop(settings.shutdown_grace_s)
-    log.info("generation stopped")
+    return GenerationApp(server, port, flow, recovery, listener, channel, tasks,
+                         settings.shutdown_grace_s)
 
 
 def main() -> None:
-    settings = load_settings(GenerationSettings)
-    configure_logging("generation", settings.log_level)
-    asyncio.run(serve(settings))
+    run_service("generation", GenerationSettings, start)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,7 @@ from videogen.generation.v1 import generation_pb2, generation_pb2_grpc
 from videogen_common.caller_auth import AuthedStub
 from videogen_common.db import create_engine
 from videogen_common.grpc_client import open_channel
-from videogen_common.grpc_server import wait_for_termination_signal
-from videogen_common.logs import configure_logging
-from videogen_common.settings import load_settings
+from videogen_common.service_main import run_service, start_site
 
 from .app import Endpoint, build_app, readiness
 from .deliveries import Deliveries
@@ -95,28 +93,15 @@ async def start(settings: WebhookGatewaySettings) -> GatewayApp:
         upstreams["credits"] = credits_channel
     app = build_app(endpoints, readiness(_upstream_check(upstreams)),
                     s.webhook_gateway_body_max_bytes)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, s.webhook_gateway_host, s.webhook_gateway_port)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # the bound port when 0 was asked
+    if not s.replicate_secrets:
+        log.warning("REPLICATE_WEBHOOK_SECRET is not set: Replicate webhooks are refused")
+    runner, port = await start_site(app, s.webhook_gateway_host, s.webhook_gateway_port,
+                                    access_log=None)
     return GatewayApp(runner, port, [generation_channel, credits_channel], deliveries)
 
 
-async def serve(settings: WebhookGatewaySettings) -> None:
-    app = await start(settings)
-    if not settings.replicate_secrets:
-        log.warning("REPLICATE_WEBHOOK_SECRET is not set: Replicate webhooks are refused")
-    log.info("webhook gateway listening", extra={"port": app.port})
-    await wait_for_termination_signal()
-    await app.stop()
-    log.info("webhook gateway stopped")
-
-
 def main() -> None:
-    settings = load_settings(WebhookGatewaySettings)
-    configure_logging("webhook-gateway", settings.log_level)
-    asyncio.run(serve(settings))
+    run_service("webhook-gateway", WebhookGatewaySettings, start)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,48 @@
+"""The shape every service process shares: settings once, JSON logs, run until SIGTERM."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
+
+from aiohttp import web
+
+from .grpc_server import wait_for_termination_signal
+from .logs import configure_logging
+from .settings import load_settings
+
+log = logging.getLogger(__name__)
+S = TypeVar("S")
+
+
+class Stoppable(Protocol):
+    port: int
+
+    async def stop(self) -> None: ...
+
+
+def run_service(name: str, settings_type: type[S],
+                start: Callable[[S], Awaitable[Stoppable]]) -> None:
+    """Entry point body: load settings (or exit with a clear message), serve, stop."""
+    settings = load_settings(settings_type)
+    configure_logging(name, settings.log_level)
+
+    async def serve() -> None:
+        app = await start(settings)
+        log.info(f"{name} listening", extra={"port": app.port})
+        await wait_for_termination_signal()
+        await app.stop()
+        log.info(f"{name} stopped")
+
+    asyncio.run(serve())
+
+
+async def start_site(app: web.Application, host: str, port: int,
+                     **runner_options) -> tuple[web.AppRunner, int]:
+    """Serve an aiohttp app; returns the runner and the bound port (port 0 picks one)."""
+    runner = web.AppRunner(app, **runner_options)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    return runner, site._server.sockets[0].getsockname()[1]
