@@ -8,8 +8,9 @@ Values are percent of one core (200% = both cores of a 2-core machine).
 from __future__ import annotations
 
 import os
+import resource
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psutil
 
@@ -19,6 +20,9 @@ class CpuUse:
     subject_pct: float | None  # the process under test (server, or this process)
     others_pct: float          # processes unrelated to the benchmark
     machine_pct: float         # everything, from /proc/stat (idle and iowait excluded)
+    # Named processes of ours (each with its children), e.g. {"credits": 40.0}; PostgreSQL
+    # as "postgres" when it is the embedded server; "k6" = children that ended meanwhile.
+    by_process: dict[str, float] = field(default_factory=dict)
 
 
 def _busy_seconds() -> float:
@@ -45,6 +49,12 @@ def _snapshot() -> dict[int, tuple[float, float]]:
     return found
 
 
+def _exited_children_seconds() -> float:
+    """CPU seconds of this process's children that ended and were waited for (k6)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _tree(pid: int | None) -> set[int]:
     if pid is None:
         return set()
@@ -55,12 +65,31 @@ def _tree(pid: int | None) -> set[int]:
         return set()
 
 
-class CpuWatch:
-    """``with CpuWatch(subject_pid, postmaster_pid) as watch: ...; watch.result``."""
+def _used(pids: set[int], before: dict, after: dict, since_wall: float) -> float:
+    """CPU seconds ``pids`` spent between the snapshots (those alive at the end)."""
+    total = 0.0
+    for pid in pids:
+        if pid not in after:
+            continue
+        created, cpu = after[pid]
+        earlier = before.get(pid)
+        if earlier and earlier[0] == created:
+            total += cpu - earlier[1]
+        elif created >= since_wall - 1.0:  # started inside the window
+            total += cpu
+    return total
 
-    def __init__(self, subject_pid: int | None, postmaster_pid: int | None) -> None:
+
+class CpuWatch:
+    """``with CpuWatch(subject_pid, postmaster_pid, named) as watch: ...; watch.result``."""
+
+    def __init__(self, subject_pid: int | None, postmaster_pid: int | None,
+                 named: dict[str, int] | None = None) -> None:
         self._subject = subject_pid
         self._postmaster = postmaster_pid
+        self._named = dict(named or {})
+        if postmaster_pid is not None and named:
+            self._named["postgres"] = postmaster_pid
         self.result: CpuUse | None = None
 
     def _ours(self) -> set[int]:
@@ -69,7 +98,9 @@ class CpuWatch:
 
     def __enter__(self) -> "CpuWatch":
         self._ours_before = self._ours()
+        self._named_before = {name: _tree(pid) for name, pid in self._named.items()}
         self._before = _snapshot()
+        self._exited = _exited_children_seconds()
         self._busy = _busy_seconds()
         self._started = time.monotonic()
         self._started_wall = time.time()
@@ -80,18 +111,17 @@ class CpuWatch:
         after = _snapshot()
         busy = _busy_seconds() - self._busy
         wall = max(time.monotonic() - self._started, 1e-6)
-        others = 0.0
-        for pid, (created, cpu) in after.items():
-            earlier = self._before.get(pid)
-            # Processes that came and went inside the window are missed: good enough
-            # to tell a quiet machine from a busy one.
-            if pid in ours:
-                continue
-            if earlier and earlier[0] == created:
-                others += cpu - earlier[1]
-            elif created >= self._started_wall - 1.0:  # started inside the window
-                others += cpu
+        # Processes that came and went inside the window are missed: good enough to tell
+        # a quiet machine from a busy one.
+        others = _used(set(after) - ours, self._before, after, self._started_wall)
+        by_process = {
+            name: 100.0 * _used(self._named_before[name] | _tree(pid), self._before, after,
+                                self._started_wall) / wall
+            for name, pid in self._named.items()
+        }
+        if self._named:
+            by_process["k6"] = 100.0 * (_exited_children_seconds() - self._exited) / wall
         subject = None
         if self._subject in after and self._subject in self._before:
             subject = 100.0 * (after[self._subject][1] - self._before[self._subject][1]) / wall
-        self.result = CpuUse(subject, 100.0 * others / wall, 100.0 * busy / wall)
+        self.result = CpuUse(subject, 100.0 * others / wall, 100.0 * busy / wall, by_process)

@@ -1,8 +1,9 @@
 """The benchmark's database: one new, migrated database per run, dropped at the end.
 
-Besides the credits schema (migrated with Alembic, as in production) it holds the seed
-design in schema ``seed``: a users table, a transactions table and the plpgsql function
-``seed.deduct_credits`` that the pgbench and Python-direct baselines call.
+Besides the credits and generation schemas (migrated with Alembic, as in production; each
+service owns its schema and version table) it holds the seed design in schema ``seed``: a
+users table, a transactions table and the plpgsql function ``seed.deduct_credits`` that
+the pgbench and Python-direct baselines call.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from alembic.config import Config
 from videogen_common.db import libpq_url, with_database
 
 REPO = Path(__file__).resolve().parent.parent
-ALEMBIC_INI = REPO / "services" / "credits" / "alembic.ini"
+ALEMBIC_INIS = tuple(REPO / "services" / s / "alembic.ini" for s in ("credits", "generation"))
 EMBEDDED_DATA_DIR = REPO / ".data" / "bench-postgres"
 SEED_USERS = 1000
 SEED_BALANCE = 2_000_000_000  # fits int; no run gets near it
@@ -90,7 +91,8 @@ class BenchDatabase:
         with _admin(self.server) as conn:
             conn.execute(f'CREATE DATABASE "{self.name}"')
         self.url = with_database(self.server, self.name)
-        migrate(ALEMBIC_INI, self.url)
+        for alembic_ini in ALEMBIC_INIS:
+            migrate(alembic_ini, self.url)
         create_seed_schema(self.url)
         return self.url
 

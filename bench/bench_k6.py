@@ -1,9 +1,10 @@
-"""Run bench/k6/deduct.js against one server and read its summary export."""
+"""Run a bench/k6 script (deduct.js, generation.js) against one server; read its summary."""
 from __future__ import annotations
 
 import json
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench_procs import ChildFailed, Processes, tail
@@ -11,8 +12,17 @@ from bench_report import Result
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-SCRIPT = BENCH / "k6" / "deduct.js"
 MEASURED = "{scenario:measure}"
+
+
+@dataclass(frozen=True)
+class K6Script:
+    path: Path
+    counter: str  # the script counts <counter>_ok / <counter>_errors, logs "<counter> failed"
+
+
+DEDUCT = K6Script(BENCH / "k6" / "deduct.js", "deduct")
+CREATE_GENERATION = K6Script(BENCH / "k6" / "generation.js", "create")
 
 
 def k6_binary() -> str:
@@ -27,7 +37,7 @@ def k6_binary() -> str:
 
 def run_k6(procs: Processes, *, scenario: str, address: str, token: str, users_file: Path,
            run_id: str, vus: int, warmup_s: int, seconds: int, work: Path,
-           proto_dir: Path | None = None) -> Result:
+           proto_dir: Path | None = None, script: K6Script = DEDUCT) -> Result:
     summary = work / f"k6-{run_id}.json"
     log = work / f"k6-{run_id}.log"
     env_args = {
@@ -40,22 +50,24 @@ def run_k6(procs: Processes, *, scenario: str, address: str, token: str, users_f
     cmd = [k6_binary(), "run", "--quiet", "--no-color", "--no-usage-report"]
     for name, value in env_args.items():
         cmd += ["-e", f"{name}={value}"]
-    cmd.append(str(SCRIPT))
+    cmd.append(str(script.path))
     # k6 would otherwise also read K6_* settings from the caller's environment.
     env = {k: v for k, v in os.environ.items() if not k.startswith("K6_")}
     code = procs.run(f"k6 {scenario}", cmd, log, timeout_s=warmup_s + seconds + 60, env=env)
     if not summary.exists():
         raise ChildFailed(f"k6 exited with {code} and no summary:\n{tail(log)}")
-    result = parse_summary(json.loads(summary.read_text()), scenario, vus, seconds)
+    result = parse_summary(json.loads(summary.read_text()), scenario, vus, seconds,
+                           script.counter)
     if result.errors:
-        result.note = first_error(log)
+        result.note = first_error(log, script.counter)
     return result
 
 
-def parse_summary(data: dict, scenario: str, vus: int, seconds: int) -> Result:
+def parse_summary(data: dict, scenario: str, vus: int, seconds: int,
+                  counter: str = "deduct") -> Result:
     metrics = data["metrics"]
-    ok = int(metrics[f"deduct_ok{MEASURED}"]["values"]["count"])
-    errors = int(metrics[f"deduct_errors{MEASURED}"]["values"]["count"])
+    ok = int(metrics[f"{counter}_ok{MEASURED}"]["values"]["count"])
+    errors = int(metrics[f"{counter}_errors{MEASURED}"]["values"]["count"])
     latency = metrics.get(f"grpc_req_duration{MEASURED}", {}).get("values", {})
     return Result(
         # Throughput counts successes only: fast failures must not look like speed.
@@ -65,9 +77,9 @@ def parse_summary(data: dict, scenario: str, vus: int, seconds: int) -> Result:
     )
 
 
-def first_error(log: Path) -> str:
+def first_error(log: Path, counter: str = "deduct") -> str:
     for line in log.read_text(errors="replace").splitlines():
-        if "deduct failed" in line:
+        if f"{counter} failed" in line:
             return line.strip()[:300]
     return ""
 

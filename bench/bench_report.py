@@ -8,12 +8,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 CREDITS = "credits Deduct (k6)"
+GENERATION = "generation CreateGeneration (k6)"
 NOOP = "no-op gRPC server (k6)"
 PGBENCH = "pgbench seed.deduct_credits"
 DIRECT = "Python direct seed.deduct_credits"
 BASELINES = (NOOP, PGBENCH, DIRECT)
 P99_TARGET_MS = 20.0
 P99_TARGET_IN_FLIGHT = 64
+GENERATION_P99_TARGET_MS = 50.0
 
 
 @dataclass
@@ -32,6 +34,8 @@ class Result:
     subject_cpu_pct: float | None = None
     other_cpu_pct: float | None = None
     machine_cpu_pct: float | None = None
+    # Percent of one core per process of ours (bench_cpu.CpuUse.by_process), when asked.
+    cpu_by_process: dict[str, float] | None = None
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float | None:
@@ -65,7 +69,18 @@ def table(results: list[Result]) -> str:
     notes = [f"  {r.scenario} @{r.in_flight}: {r.note}" for r in results if r.note]
     if notes:
         lines += ["notes:", *notes]
+    split = [f"  {r.scenario} @{r.in_flight}: {cpu_split(r)}" for r in results
+             if r.cpu_by_process]
+    if split:
+        lines += ["CPU by process during the run (% of one core):", *split]
     return "\n".join(lines)
+
+
+def cpu_split(result: Result) -> str:
+    """The server under load first, then the processes behind it."""
+    parts = [f"{result.scenario.split()[0]} service {_pct(result.subject_cpu_pct)}"]
+    parts += [f"{name} {pct:.0f}%" for name, pct in (result.cpu_by_process or {}).items()]
+    return ", ".join(parts)
 
 
 def _find(results: list[Result], scenario: str, in_flight: int) -> Result | None:
@@ -87,6 +102,62 @@ def ratios(results: list[Result], levels: list[int]) -> dict:
     return found
 
 
+def _numbers(r: Result) -> dict:
+    return {"rps": r.rps, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms}
+
+
+def generation_comparison(results: list[Result], level: int) -> dict | None:
+    """CreateGeneration against the Deduct RPC alone at the same concurrency, same run."""
+    gen = _find(results, GENERATION, level)
+    if gen is None:
+        return None
+    deduct = _find(results, CREDITS, level)
+    found: dict = {"in_flight": level, "target_ms": GENERATION_P99_TARGET_MS,
+                   "p99_ms": gen.p99_ms,
+                   "met": gen.p99_ms is not None and gen.p99_ms <= GENERATION_P99_TARGET_MS,
+                   "create_generation": _numbers(gen),
+                   "deduct": _numbers(deduct) if deduct else None}
+    if deduct is not None:
+        found["create_over_deduct"] = {
+            "throughput": gen.rps / deduct.rps if deduct.rps else None,
+            "p50": _over(gen.p50_ms, deduct.p50_ms), "p99": _over(gen.p99_ms, deduct.p99_ms),
+        }
+    return found
+
+
+def _over(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def _x(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def _row(name: str, n: dict) -> str:
+    return (f"  {name:<22} {n['rps']:7.0f} req/s  p50 {_ms(n['p50_ms']):>8} ms  "
+            f"p99 {_ms(n['p99_ms']):>8} ms")
+
+
+def generation_lines(found: dict | None) -> str:
+    if found is None:
+        return "CreateGeneration: not measured (not in --only)"
+    level = found["in_flight"]
+    lines = [f"CreateGeneration beside the Deduct RPC alone, both at {level} in flight:",
+             _row("CreateGeneration", found["create_generation"])]
+    if found["deduct"] is not None:
+        ratio = found["create_over_deduct"]
+        lines += [_row("credits Deduct", found["deduct"]),
+                  f"  CreateGeneration / Deduct: throughput {_x(ratio['throughput'])}, "
+                  f"p50 {_x(ratio['p50'])}, p99 {_x(ratio['p99'])}"]
+    else:
+        lines.append(f"  credits Deduct: not measured at {level} in flight (add credits to "
+                     "--only)")
+    state = "MET" if found["met"] else "NOT MET"
+    lines.append(f"CreateGeneration p99 at {level} in flight <= {found['target_ms']:.0f} ms: "
+                 f"{state} (p99 = {_ms(found['p99_ms'])} ms)")
+    return "\n".join(lines)
+
+
 def p99_verdict(results: list[Result]) -> dict:
     credits = _find(results, CREDITS, P99_TARGET_IN_FLIGHT)
     p99 = credits.p99_ms if credits else None
@@ -95,18 +166,24 @@ def p99_verdict(results: list[Result]) -> dict:
 
 
 def ratio_lines(found: dict, verdict: dict) -> str:
+    if not found and verdict["p99_ms"] is None:
+        return "credits Deduct against the baselines: not measured (not in --only)"
     lines = ["credits Deduct throughput / baseline throughput:"]
     for level, by_baseline in found.items():
         parts = [f"{name}: {value:.2f}x" for name, value in by_baseline.items()]
         lines.append(f"  {level:>3} in flight  " + "  |  ".join(parts))
+    if not found:
+        lines.append("  (not measured: needs credits and a baseline at the same concurrency)")
     state = "MET" if verdict["met"] else "NOT MET"
+    if verdict["p99_ms"] is None:
+        state = "not measured"
     lines.append(f"p99 at {verdict['in_flight']} in flight <= {verdict['target_ms']:.0f} ms: "
                  f"{state} (p99 = {_ms(verdict['p99_ms'])} ms)")
     return "\n".join(lines)
 
 
 def write_json(directory: Path, header: dict, results: list[Result], found: dict,
-               verdict: dict, checks: dict) -> Path:
+               verdict: dict, checks: dict, generation: dict | None = None) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"credits-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps({
@@ -114,6 +191,7 @@ def write_json(directory: Path, header: dict, results: list[Result], found: dict
         "results": [asdict(r) for r in results],
         "throughput_ratios": found,
         "p99_target": verdict,
+        "generation": generation,
         "ledger_checks": checks,
     }, indent=2))
     return path

@@ -1,10 +1,15 @@
-"""Benchmark of the credits service's Deduct against three baselines, in one run.
+"""Benchmark of the credits service's Deduct and the generation service's CreateGeneration
+against baselines, in one run.
 
     .venv/bin/python bench/credits_bench.py [--seconds 10] [--warmup 2] [--in-flight 16,64]
+        [--generation-in-flight 16] [--only credits,generation,baselines]
 
 On one PostgreSQL (DATABASE_URL, else the embedded server in .data/bench-postgres) and a
 new database dropped at the end, at each number of requests in flight it measures:
   * credits Deduct: the real service (python -m credits.main) under k6 over gRPC;
+  * generation CreateGeneration (at --generation-in-flight only): the real service
+    (python -m generation.main) writing the row, charging through that same credits
+    service and submitting to the Replicate emulator, which answers at once;
   * a no-op gRPC server with the same API under the same k6 script: the RPC's own cost;
   * pgbench calling the seed design's seed.deduct_credits: the database's ceiling;
   * Python (psycopg, asyncio) calling seed.deduct_credits directly: the seed system.
@@ -17,10 +22,8 @@ import argparse
 import asyncio
 import contextlib
 import os
-import platform
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,21 +36,27 @@ sys.path.insert(0, str(BENCH))  # the sibling bench_* modules
 from bench_cpu import CpuWatch  # noqa: E402
 from bench_db import (  # noqa: E402
     SEED_USERS, BenchDatabase, embedded_postmaster_pid, seed_user_ids, server_url,
-    server_version,
 )
 from bench_direct import run_direct  # noqa: E402
-from bench_k6 import k6_binary, run_k6, write_users  # noqa: E402
+from bench_generation import (  # noqa: E402
+    generation_checks, phase_lines, start_generation_stack,
+)
+from bench_info import machine, print_header  # noqa: E402
+from bench_k6 import CREATE_GENERATION, DEDUCT, K6Script, run_k6, write_users  # noqa: E402
 from bench_pgbench import run_pgbench  # noqa: E402
 from bench_procs import ChildFailed, Processes  # noqa: E402
 from bench_report import (  # noqa: E402
-    CREDITS, NOOP, Result, p99_verdict, ratio_lines, ratios, table, write_json,
+    CREDITS, GENERATION, NOOP, Result, generation_comparison, generation_lines, p99_verdict,
+    ratio_lines, ratios, table, write_json,
 )
 from bench_service import (  # noqa: E402
-    BENCH_SETS, Tokens, fund_accounts, reconcile, start_credits, start_noop, usage_entries,
+    Tokens, fund_accounts, reconcile, start_credits, start_noop, usage_entries,
 )
 
 RESULTS_DIR = BENCH / "results"
 PROTO_DIR = BENCH.parent / "protos"
+SCENARIOS = ("credits", "generation", "noop", "pgbench", "direct")
+GROUPS = {"baselines": ("noop", "pgbench", "direct"), "all": SCENARIOS}
 
 
 def parse_args() -> argparse.Namespace:
@@ -58,14 +67,31 @@ def parse_args() -> argparse.Namespace:
                         help="unmeasured seconds before each measurement (default 2)")
     parser.add_argument("--in-flight", default="16,64",
                         help="comma-separated requests in flight (default 16,64)")
+    parser.add_argument("--generation-in-flight", type=int, default=16,
+                        help="CreateGeneration's requests in flight; Deduct is measured "
+                             "there too (default 16)")
+    parser.add_argument("--only", default="all",
+                        help="comma-separated scenarios to run, out of "
+                             f"{', '.join(SCENARIOS)}, baselines (= noop, pgbench, direct) "
+                             "(default all)")
     parser.add_argument("--accounts", type=int, default=1000,
-                        help="funded credits accounts to spread Deducts over (default 1000)")
+                        help="funded credits accounts to spread the load over (default 1000)")
     parser.add_argument("--k6-proto", action="store_true",
                         help="k6 loads protos/ instead of using server reflection")
     args = parser.parse_args()
     args.levels = [int(x) for x in args.in_flight.split(",") if x.strip()]
-    if args.seconds < 1 or args.warmup < 0 or not args.levels or min(args.levels) < 1:
-        parser.error("--seconds >= 1, --warmup >= 0, --in-flight positive integers")
+    if args.seconds < 1 or args.warmup < 0 or not args.levels or min(args.levels) < 1 \
+            or args.generation_in_flight < 1:
+        parser.error("--seconds >= 1, --warmup >= 0, --in-flight and --generation-in-flight "
+                     "positive integers")
+    chosen: set[str] = set()
+    for name in (x.strip() for x in args.only.split(",") if x.strip()):
+        if name not in SCENARIOS and name not in GROUPS:
+            parser.error(f"--only: unknown scenario {name!r}")
+        chosen.update(GROUPS.get(name, (name,)))
+    if not chosen:
+        parser.error("--only: name at least one scenario")
+    args.scenarios = [name for name in SCENARIOS if name in chosen]
     return args
 
 
@@ -80,41 +106,6 @@ def _shield_cleanup() -> None:
         signal.signal(sig, signal.SIG_IGN)
 
 
-def machine(db_label: str, libpq: str) -> dict:
-    load = os.getloadavg()
-    k6 = subprocess.run([k6_binary(), "version"], capture_output=True, text=True, timeout=30)
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "loadavg": [round(x, 2) for x in load],
-        "python": platform.python_version(),
-        "postgres": server_version(libpq),
-        "database": db_label,
-        "k6": k6.stdout.strip().split(" (")[0],
-        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "service_settings": service_settings(),
-    }
-
-
-def service_settings() -> str:
-    """What besides the defaults configures the service under test (never the tokens)."""
-    mine = set(BENCH_SETS) | {"CREDITS_CALLER_TOKENS"}
-    inherited = sorted(f"{k}={v}" for k, v in os.environ.items()
-                       if k.startswith("CREDITS_") and k not in mine)
-    parts = [f"from the environment: {' '.join(inherited)}"] if inherited else []
-    if (BENCH.parent / ".env").exists():
-        parts.append(".env exists and is read by the service")
-    return "; ".join(parts) or "defaults"
-
-
-def print_header(info: dict, args: argparse.Namespace) -> None:
-    print(f"credits bench  {info['started']}  nproc={info['nproc']}  "
-          f"loadavg={' '.join(map(str, info['loadavg']))}  python {info['python']}  "
-          f"postgres {info['postgres']} ({info['database']})  {info['k6']}")
-    print(f"{args.seconds} s measured + {args.warmup} s warmup per run; in flight "
-          f"{args.levels}; k6, the servers and PostgreSQL share these {info['nproc']} cores")
-    print(f"credits service settings: {info['service_settings']}", flush=True)
-
-
 class Bench:
     """One benchmark run: the scenarios, in order, sharing processes and a database."""
 
@@ -124,22 +115,25 @@ class Bench:
         self.postmaster_pid = postmaster_pid
         self.checks: dict = {}
         self.users_file = work / "credits-users.json"
+        self.chosen = set(args.scenarios)
 
     def run_all(self) -> list[Result]:
-        results = self.credits()
-        results += self.noop()
-        for level in self.args.levels:
+        results = self.services() if self.chosen & {"credits", "generation"} else []
+        if "noop" in self.chosen:
+            results += self.noop()
+        for level in self.args.levels if "pgbench" in self.chosen else ():
             results.append(self._watched(None, lambda: run_pgbench(
                 self.procs, libpq=self.db.libpq, clients=level, warmup_s=self.args.warmup,
                 seconds=self.args.seconds, work=self.work)))
-        seed_users = seed_user_ids(self.db.url)
-        for level in self.args.levels:
+        seed_users = seed_user_ids(self.db.url) if "direct" in self.chosen else []
+        for level in self.args.levels if seed_users else ():
             results.append(self._watched(os.getpid(), lambda: run_direct(
                 self.db.libpq, seed_users, workers=level, warmup_s=self.args.warmup,
                 seconds=self.args.seconds)))
         return results
 
-    def credits(self) -> list[Result]:
+    def services(self) -> list[Result]:
+        """Credits Deduct, then CreateGeneration through the same credits service."""
         tokens = Tokens.fresh()
         address, pid = start_credits(self.procs, self.db.url, tokens, self.work)
         started = time.monotonic()
@@ -147,13 +141,30 @@ class Bench:
         users = asyncio.run(fund_accounts(address, tokens, self.args.accounts, run))
         print(f"funded {len(users)} accounts in {time.monotonic() - started:.1f} s", flush=True)
         write_users(users, self.users_file)
-        results = [self._k6(CREDITS, address, pid, tokens.generation, level)
-                   for level in self.args.levels]
+        results = []
+        if "credits" in self.chosen:
+            levels = list(self.args.levels)
+            if "generation" in self.chosen and self.args.generation_in_flight not in levels:
+                levels.append(self.args.generation_in_flight)  # CreateGeneration's reference
+            results += [self._k6(CREDITS, address, pid, tokens.generation, level)
+                        for level in levels]
+        if "generation" in self.chosen:
+            results.append(self.generation(address, pid, tokens))
         checked, drifts = asyncio.run(reconcile(address, tokens))
         self.checks.update(accounts_reconciled=checked, drifts=drifts,
                            usage_entries_committed=usage_entries(self.db.libpq))
         self.procs.stop_all()  # free the cores for the baselines
         return results
+
+    def generation(self, credits_address: str, credits_pid: int, tokens: Tokens) -> Result:
+        stack = start_generation_stack(
+            self.procs, database_url=self.db.url, credits_address=credits_address,
+            credits_tokens=tokens, work=self.work)
+        named = {"credits": credits_pid, "emulator": stack.emulator_pid}
+        result = self._k6(GENERATION, stack.address, stack.pid, stack.api_token,
+                          self.args.generation_in_flight, CREATE_GENERATION, named)
+        self.checks.update(generation_checks(self.db.libpq, stack))
+        return result
 
     def noop(self) -> list[Result]:
         address, pid = start_noop(self.procs, self.work)
@@ -162,20 +173,23 @@ class Bench:
         self.procs.stop_all()
         return results
 
-    def _k6(self, scenario: str, address: str, pid: int, token: str, level: int) -> Result:
+    def _k6(self, scenario: str, address: str, pid: int, token: str, level: int,
+            script: K6Script = DEDUCT, named: dict[str, int] | None = None) -> Result:
         return self._watched(pid, lambda: run_k6(
             self.procs, scenario=scenario, address=address, token=token,
             users_file=self.users_file, run_id=uuid.uuid4().hex[:10], vus=level,
             warmup_s=self.args.warmup, seconds=self.args.seconds, work=self.work,
-            proto_dir=PROTO_DIR if self.args.k6_proto else None))
+            proto_dir=PROTO_DIR if self.args.k6_proto else None, script=script), named)
 
-    def _watched(self, subject_pid: int | None, run) -> Result:
-        with CpuWatch(subject_pid, self.postmaster_pid) as watch:
+    def _watched(self, subject_pid: int | None, run,
+                 named: dict[str, int] | None = None) -> Result:
+        with CpuWatch(subject_pid, self.postmaster_pid, named) as watch:
             result = run()
         assert watch.result is not None
         result.subject_cpu_pct = watch.result.subject_pct
         result.other_cpu_pct = watch.result.others_pct
         result.machine_cpu_pct = watch.result.machine_pct
+        result.cpu_by_process = watch.result.by_process or None
         print(f"  {result.scenario} @{result.in_flight}: {result.rps:.0f} req/s, "
               f"p99 {result.p99_ms or 0:.2f} ms, {result.errors} errors, "
               f"others used {result.other_cpu_pct:.0f}% CPU", flush=True)
@@ -186,16 +200,28 @@ def report(info: dict, args, results: list[Result], checks: dict) -> None:
     info["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     info.update(seconds=args.seconds, warmup=args.warmup, seed_users=SEED_USERS)
     found, verdict = ratios(results, args.levels), p99_verdict(results)
+    generation = generation_comparison(results, args.generation_in_flight)
     print()
     print(table(results))
     if info["database"] == "DATABASE_URL":
         print("(with DATABASE_URL, a PostgreSQL running on this machine counts as 'others')")
     print()
     print(ratio_lines(found, verdict))
-    print(f"ledger after load: {checks.get('usage_entries_committed')} Deducts committed; "
-          f"reconcile: {checks.get('accounts_reconciled')} accounts, "
-          f"{checks.get('drifts')} drifts")
-    path = write_json(RESULTS_DIR, info, results, found, verdict, checks)
+    print(generation_lines(generation))
+    if "accounts_reconciled" in checks:
+        charges = " (CreateGeneration's charges included)" if "generations" in checks else ""
+        print(f"ledger after load: {checks.get('usage_entries_committed')} Deducts committed"
+              f"{charges}; reconcile: {checks.get('accounts_reconciled')} accounts, "
+              f"{checks.get('drifts')} drifts")
+    if "generations" in checks:
+        print(f"generations after load (warmup included): {checks['generations']} rows, "
+              f"{checks['generations_charged']} charged, {checks['generations_submitted']} "
+              f"with a prediction id, {checks['generations_starting']} starting (k6 drops the "
+              "requests in flight when the warmup ends: those stay for recovery)")
+        print(f"where CreateGeneration's time goes ({checks['generation_phases_rows']} requests,"
+              " warmup included; from the database's and the emulator's clocks):")
+        print("\n".join(phase_lines(checks)))
+    path = write_json(RESULTS_DIR, info, results, found, verdict, checks, generation)
     print(f"loadavg at end: {' '.join(map(str, info['loadavg_end']))}; results: "
           f"{path.relative_to(BENCH.parent)}")
 
@@ -217,7 +243,7 @@ def main() -> int:
         stack.callback(_shield_cleanup)  # registered last, so it runs first
         db.create()
         info = machine("embedded .data/bench-postgres" if embedded else "DATABASE_URL",
-                       db.libpq)
+                       db.libpq, args.scenarios)
         print_header(info, args)
         bench = Bench(args, procs, db, work, embedded_postmaster_pid() if embedded else None)
         results = bench.run_all()

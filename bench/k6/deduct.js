@@ -22,14 +22,19 @@ if (__ENV.PROTO_DIR) {
 }
 
 const vus = parseInt(__ENV.VUS, 10);
-export const options = {
-  scenarios: {
-    warmup: { executor: 'constant-vus', vus, duration: `${__ENV.WARMUP_S}s`, gracefulStop: '0s' },
-    measure: {
-      executor: 'constant-vus', vus, duration: `${__ENV.MEASURE_S}s`,
-      startTime: `${__ENV.WARMUP_S}s`, gracefulStop: '10s',
-    },
+const scenarios = {
+  measure: {
+    executor: 'constant-vus', vus, duration: `${__ENV.MEASURE_S}s`,
+    startTime: `${__ENV.WARMUP_S}s`, gracefulStop: '10s',
   },
+};
+if (parseInt(__ENV.WARMUP_S, 10) > 0) { // k6 refuses a 0 s scenario
+  scenarios.warmup = {
+    executor: 'constant-vus', vus, duration: `${__ENV.WARMUP_S}s`, gracefulStop: '0s',
+  };
+}
+export const options = {
+  scenarios,
   summaryTrendStats: ['avg', 'min', 'med', 'p(90)', 'p(99)', 'max'],
   // Always-true thresholds: their only job is to make k6 track the sub-metrics.
   thresholds: {
