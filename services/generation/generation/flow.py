@@ -106,15 +106,15 @@ class GenerationFlow:
             if failed is not None:
                 await self.settle(failed)
             raise
-        gen = await self.repo.update(gen.id, "charge = 'charged'", "charge = 'pending'") or gen
+        gen = (await self.repo.update(gen.id, "charge = 'charged'", "charge = 'pending'")
+               or await self.repo.get(gen.id) or gen)
         self.faults.hit("after_charge")
         return await self.submit(gen)
 
     async def submit(self, gen: Generation) -> Generation:
-        current = await self.repo.get(gen.id)
-        assert current is not None
-        if current.status.terminal:  # canceled while it waited
-            return await self.settle(current)
+        """``gen`` must be freshly read: a generation canceled meanwhile is not submitted."""
+        if gen.status.terminal:
+            return await self.settle(gen)
         try:
             prediction = await self.provider.create(gen.provider_model, gen.provider_input,
                                                     self.webhook_url(gen.id))
@@ -140,6 +140,8 @@ class GenerationFlow:
         if stored.status is Status.CANCELED:
             await self.provider.cancel(prediction["id"])
             return stored
+        if prediction.get("status") == "starting":
+            return stored  # what storing it just recorded; nothing more to apply
         applied, _ = await self.apply_news(stored, ProviderNews.from_json(prediction))
         return applied
 

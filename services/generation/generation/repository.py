@@ -30,6 +30,8 @@ def _generation(row) -> Generation:
 class GenerationRepository:
     def __init__(self, engine: AsyncEngine, lease: timedelta) -> None:
         self.engine = engine
+        # One statement is its own transaction: no BEGIN / COMMIT round trips.
+        self._single = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.lease = lease
 
     async def _one(self, conn: AsyncConnection, where: str, params: dict) -> Generation | None:
@@ -42,20 +44,30 @@ class GenerationRepository:
         """Insert a queued generation leased to the caller, or return the key's existing one."""
         params = dict(values, provider_input=json.dumps(values["provider_input"]),
                       lease=self.lease)
-        async with self.engine.begin() as conn:
-            inserted = (await conn.execute(text(
-                "INSERT INTO generation.generations (id, user_id, idempotency_key, fingerprint,"
-                " model, resolution, prompt, negative_prompt, duration_s, seed, image_url,"
-                " provider_model, provider_input, price, status, retry_of, lease_until)"
+        async with self._single.connect() as conn:
+            row = (await conn.execute(text(
+                "WITH new AS (INSERT INTO generation.generations (id, user_id,"
+                " idempotency_key, fingerprint, model, resolution, prompt, negative_prompt,"
+                " duration_s, seed, image_url, provider_model, provider_input, price, status,"
+                " retry_of, lease_until)"
                 " VALUES (:id, :user_id, :idempotency_key, :fingerprint, :model, :resolution,"
                 " :prompt, :negative_prompt, :duration_s, :seed, :image_url, :provider_model,"
                 " CAST(:provider_input AS jsonb), :price, 'queued', :retry_of, now() + :lease)"
-                " ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING id"),
-                params)).first()
-            gen = await self._one(conn, "user_id = :u AND idempotency_key = :k",
-                                  {"u": values["user_id"], "k": values["idempotency_key"]})
-        assert gen is not None
-        return gen, inserted is not None
+                f" ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING {_COLUMNS})"
+                " SELECT *, true AS created FROM new UNION ALL"
+                f" SELECT {_COLUMNS}, false FROM generation.generations"
+                " WHERE user_id = :user_id AND idempotency_key = :idempotency_key"
+                " AND NOT EXISTS (SELECT 1 FROM new)"), params)).first()
+        if row is None:  # the conflicting row was inserted by a transaction not yet visible
+            async with self.engine.connect() as conn:
+                gen = await self._one(conn, "user_id = :u AND idempotency_key = :k",
+                                      {"u": values["user_id"], "k": values["idempotency_key"]})
+            assert gen is not None
+            return gen, False
+        values_ = dict(row._mapping)
+        created = values_.pop("created")
+        values_["status"] = Status(values_["status"])
+        return Generation(**values_), created
 
     async def get(self, generation_id: str) -> Generation | None:
         async with self.engine.connect() as conn:
@@ -78,7 +90,7 @@ class GenerationRepository:
     async def update(self, generation_id: str, assignments: str, condition: str = "TRUE",
                      **params) -> Generation | None:
         """One guarded UPDATE; None when the condition no longer holds."""
-        async with self.engine.begin() as conn:
+        async with self._single.connect() as conn:
             row = (await conn.execute(text(
                 f"UPDATE generation.generations SET {assignments}"
                 f" WHERE id = :id AND ({condition}) RETURNING {_COLUMNS}"),
