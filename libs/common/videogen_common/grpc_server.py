@@ -98,3 +98,26 @@ async def wait_for_termination_signal() -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("termination signal received")
+
+
+async def follow_database(engine, health_servicer: health.aio.HealthServicer,
+                          names: Sequence[str], interval_s: float,
+                          query_timeout_s: float = 2.0) -> None:
+    """Health follows the database: NOT_SERVING while it cannot answer a query."""
+    from sqlalchemy import text
+
+    serving = None
+    while True:
+        try:
+            async with asyncio.timeout(query_timeout_s):
+                async with engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+            ok = True
+        except Exception as exc:  # any failure to reach the database means not serving
+            ok = False
+            if serving is not False:
+                log.warning("database unreachable", extra={"error": type(exc).__name__})
+        if ok != serving:
+            await set_serving(health_servicer, names, ok)
+            serving = ok
+        await asyncio.sleep(interval_s)

@@ -2,7 +2,8 @@
 generation service's to judge (it names each bad field, and we pass that on)."""
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from videogen_common.errors import FieldViolation, InvalidArgument
 
@@ -12,6 +13,9 @@ DEFAULTS = {"text-to-video": {"model": "t2v-14B", "resolution": "720p", "duratio
 TYPES = {"prompt": str, "negative_prompt": str, "model": str, "resolution": str,
          "duration": int, "seed": int, "image_url": str}
 OPTIONAL = {"negative_prompt", "seed", "image_url"}
+# What the message's fields can carry (duration_s is an int32, seed an int64): beyond
+# that, protobuf refuses the value, so it is the caller's error here, not a crash.
+WIRE_MAX = {"duration": 2**31 - 1, "seed": 2**63 - 1}
 
 
 def _typed(data: dict, found: list[FieldViolation]) -> dict:
@@ -24,6 +28,9 @@ def _typed(data: dict, found: list[FieldViolation]) -> dict:
             continue
         if isinstance(value, bool) or not isinstance(value, kind):
             found.append(FieldViolation(name, f"must be a{'n integer' if kind is int else ' string'}"))
+            continue
+        if name in WIRE_MAX and not -WIRE_MAX[name] <= value <= WIRE_MAX[name]:
+            found.append(FieldViolation(name, "is out of range"))
             continue
         values[name] = value
     return values
@@ -42,10 +49,21 @@ def generation_fields(data: object, task: str) -> dict:
 
 
 async def _multipart(request: web.Request) -> tuple[dict, bytes | None]:
+    try:
+        return await _read_parts(request)
+    except (HttpProcessingError, ValueError, LookupError, RuntimeError):
+        # Malformed part headers, a missing boundary, an unknown charset or encoding.
+        raise InvalidArgument.of(
+            FieldViolation("body", "is not valid multipart/form-data")) from None
+
+
+async def _read_parts(request: web.Request) -> tuple[dict, bytes | None]:
     data: dict[str, object] = {}
     image = None
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):  # a nested multipart
+            raise ValueError("nested multipart")
         if part.name == "image":
             image = bytes(await part.read(decode=False))
             if len(image) > IMAGE_BYTES_MAX:

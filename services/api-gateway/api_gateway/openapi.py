@@ -1,108 +1,231 @@
-"""GET /openapi.json: an OpenAPI 3.1 document of every route (a test checks they match)."""
+"""GET /openapi.json: an OpenAPI 3.1 document of every route (a test checks they match).
+
+The shapes are the ones shapes.py and the error middleware write, every answer an
+operation can give is listed, and a generation links to its status, cancel and retry:
+tests/e2e/test_e2e_schemathesis.py holds the running gateway to all of it.
+"""
 from __future__ import annotations
 
+import re
 from functools import cache
 
-_ERROR = {"type": "object", "required": ["detail"],
-          "properties": {"detail": {"anyOf": [{"type": "string"}, {"type": "array"}]}}}
+_SCHEMAS: dict[str, dict] = {}
+
+
+def _named(name: str, schema: dict) -> dict:
+    """Put `schema` under components/schemas and answer a reference to it."""
+    _SCHEMAS[name] = schema
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _object(properties: dict) -> dict:
+    """An object in which every one of these properties is always present."""
+    return {"type": "object", "required": list(properties), "properties": properties}
+
+
+_STR = {"type": "string"}
+_INT = {"type": "integer"}
+_BOOL = {"type": "boolean"}
 _NULLABLE_STR = {"type": ["string", "null"]}
-_GENERATION = {"type": "object", "required": ["id", "status", "created_at", "credits_used"],
-               "properties": {
-                   "id": {"type": "string", "format": "uuid"},
-                   "status": {"enum": ["queued", "processing", "completed", "failed",
-                                       "canceled"]},
-                   "progress": {"type": "integer", "minimum": 0, "maximum": 100},
-                   "video_url": _NULLABLE_STR, "error": _NULLABLE_STR,
-                   "created_at": {"type": "string"}, "completed_at": _NULLABLE_STR,
-                   "credits_used": {"type": "integer"}, "prompt": {"type": "string"},
-                   "model": {"type": "string"}, "resolution": {"type": "string"},
-                   "duration": {"type": "integer"}}}
-_T2V = {"type": "object", "required": ["prompt"], "properties": {
+_UUID = {"type": "string", "format": "uuid"}
+_AMOUNT_MAX = 1_000_000  # the credits service's default CREDITS_AMOUNT_MAX
+
+# Answers
+_ERROR = _named("Error", _object({"detail": {"anyOf": [_STR, {
+    "type": "array", "description": "One entry per invalid field",
+    "items": _object({"loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                      "msg": _STR, "type": _STR})}]}}))
+_INSUFFICIENT = _named("InsufficientCredits", _object({
+    "detail": {"const": "Insufficient credits"}, "balance": _INT, "required": _INT}))
+_STATUS = {"enum": ["queued", "processing", "completed", "failed", "canceled"]}
+_PROGRESS = {"type": "integer", "minimum": 0, "maximum": 100}
+_GENERATION = _named("Generation", _object({
+    "id": _UUID, "user_id": _UUID, "status": _STATUS, "prompt": _STR,
+    "negative_prompt": _NULLABLE_STR, "model": _STR, "resolution": _STR, "duration": _INT,
+    "seed": {"type": ["integer", "null"]}, "image_url": _NULLABLE_STR,
+    "video_url": _NULLABLE_STR, "error": _NULLABLE_STR, "progress": _PROGRESS,
+    "credits_used": _INT, "created_at": _STR, "completed_at": _NULLABLE_STR,
+    "retry_of": {"type": ["string", "null"], "format": "uuid"}, "refunded": _BOOL}))
+_GENERATION_STATUS = _named("GenerationStatus", _object({
+    "id": _UUID, "status": _STATUS, "progress": _PROGRESS, "video_url": _NULLABLE_STR,
+    "error": _NULLABLE_STR, "logs": _NULLABLE_STR}))
+_NEXT = {"next_cursor": {"type": ["string", "null"],
+                         "description": "?cursor= for the next page; null on the last"}}
+_GENERATIONS = _named("Generations", _object({
+    "generations": {"type": "array", "items": _GENERATION}, **_NEXT}))
+_TRANSACTION = _named("Transaction", _object({
+    "id": _INT, "user_id": _UUID, "amount": _INT,
+    "type": {"enum": ["bonus", "deduction", "refund", "purchase", "adjustment"]},
+    "generation_id": _NULLABLE_STR, "reference": _NULLABLE_STR,
+    "description": _NULLABLE_STR, "actor": _NULLABLE_STR, "balance_after": _INT,
+    "created_at": _STR}))
+_TRANSACTIONS = _named("Transactions", _object({
+    "transactions": {"type": "array", "items": _TRANSACTION}, **_NEXT}))
+_CREDITS = _named("Credits", _object({"credits": _INT, "low_balance": _BOOL, "plan": _STR}))
+_ME = _named("Me", _object({
+    "id": _UUID, "email": _NULLABLE_STR, "credits": _INT, "subscription_tier": _STR,
+    "low_balance": _BOOL, "is_admin": _BOOL, "created_at": _STR, "updated_at": _STR}))
+_RANGE = {"type": "array", "items": _INT, "minItems": 2, "maxItems": 2}
+_CATALOG = _named("Catalog", _object({
+    "models": {"type": "array", "items": _object({
+        "model": _STR, "task": _STR, "default_resolution": _STR,
+        "prices": {"type": "object", "additionalProperties": _INT}})},
+    "limits": _object({"prompt_length": _RANGE, "negative_prompt_length_max": _INT,
+                       "duration": _RANGE, "image_bytes_max": _INT,
+                       "image_types": {"type": "array", "items": _STR}})}))
+_PACKAGES = _named("Packages", _object({"packages": {
+    "type": "array", "items": _object({"id": _STR, "credits": _INT})}}))
+_EVENTS_TOKEN = _named("EventsToken", _object({"token": _STR, "expires_in": _INT}))
+_GRANTED = _named("Granted", _object({"transaction": _TRANSACTION, "credits": _INT}))
+_RECONCILED = _named("Reconciled", _object({
+    "accounts_checked": _INT, "drifts": {"type": "array", "items": _object({
+        "user_id": _STR, "balance": _INT, "entries_sum": _INT,
+        "broken_entry_id": {"type": ["integer", "null"]}, "description": _STR})}}))
+_HEALTH = _object({"status": {"const": "healthy"}})
+_DOCUMENT = _object({"openapi": _STR, "info": {"type": "object"},
+                     "paths": {"type": "object"}})
+
+# Request bodies. null is taken as "not given" (the default), as the seed's API did.
+_T2V_FIELDS = {
     "prompt": {"type": "string", "minLength": 10, "maxLength": 500},
     "negative_prompt": {"type": ["string", "null"], "maxLength": 200},
-    "model": {"type": "string", "enum": ["t2v-14B", "t2v-1.3B"], "default": "t2v-14B"},
-    "resolution": {"type": "string", "enum": ["480p", "720p"], "default": "720p"},
-    "duration": {"type": "integer", "minimum": 1, "maximum": 10, "default": 5},
-    "seed": {"type": ["integer", "null"], "minimum": 0, "maximum": 2147483647}}}
-_I2V = {"type": "object", "required": ["prompt"], "properties": {
-    **_T2V["properties"],
-    "model": {"type": "string", "enum": ["i2v-14B"], "default": "i2v-14B"},
-    "image_url": {"type": "string", "format": "uri", "pattern": "^https://"}}}
-_I2V_FORM = {"type": "object", "required": ["prompt", "image"], "properties": {
-    **{k: v for k, v in _I2V["properties"].items() if k != "image_url"},
-    "image": {"type": "string", "contentMediaType": "application/octet-stream"}}}
-_GRANT = {"type": "object", "required": ["amount", "reason"], "properties": {
-    "amount": {"type": "integer"}, "reason": {"type": "string", "minLength": 1},
-    "kind": {"enum": ["grant", "adjustment"], "default": "grant"}}}
+    "model": {"enum": ["t2v-14B", "t2v-1.3B", None], "default": "t2v-14B"},
+    "resolution": {"enum": ["480p", "720p", None], "default": "720p"},
+    "duration": {"type": ["integer", "null"], "minimum": 1, "maximum": 10, "default": 5},
+    "seed": {"type": ["integer", "null"], "minimum": 0, "maximum": 2147483647}}
+_I2V_FIELDS = {**_T2V_FIELDS, "model": {"enum": ["i2v-14B", None], "default": "i2v-14B"}}
+_T2V = _named("TextToVideo", {"type": "object", "required": ["prompt"],
+                              "properties": _T2V_FIELDS})
+_I2V = _named("ImageToVideo", {"type": "object", "required": ["prompt"], "properties": {
+    **_I2V_FIELDS,
+    "image_url": {"type": ["string", "null"], "maxLength": 2048, "pattern": "^https://.",
+                  "description": "An https URL with a host name (or send the image as "
+                                 "multipart/form-data)"}}})
+_I2V_FORM = _named("ImageToVideoForm", {"type": "object", "required": ["prompt", "image"],
+                                        "properties": {**_I2V_FIELDS, "image": {
+    "type": "string", "contentMediaType": "application/octet-stream",
+    "description": "A PNG, JPEG or WebP image of at most 10 MB"}}})
+_GRANT = _named("Grant", {
+    "type": "object", "required": ["amount", "reason"], "properties": {
+        "amount": {"type": "integer", "minimum": -_AMOUNT_MAX, "maximum": _AMOUNT_MAX,
+                   "not": {"const": 0},
+                   "description": "Positive for a grant; an adjustment may be negative. "
+                                  "At most the ledger's CREDITS_AMOUNT_MAX (1,000,000 "
+                                  "unless set)."},
+        "reason": {"type": "string", "maxLength": 500, "description": "Recorded with the "
+                   "entry: not blank, no control characters but tab and newline",
+                   "allOf": [{"pattern": "\\S"}, {"pattern": "^[^\\x00-\\x08\\x0b-\\x1f]*$"}]},
+        "kind": {"enum": ["grant", "adjustment"], "default": "grant"}},
+    # Only an adjustment may take credits away.
+    "anyOf": [{"required": ["kind"], "properties": {"kind": {"const": "adjustment"}}},
+              {"properties": {"amount": {"minimum": 1}}}]})
+
+# Parameters
 _PAGE = [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                      "maximum": 100, "default": 50}},
-         {"name": "cursor", "in": "query", "schema": {"type": "string"}}]
+         {"name": "cursor", "in": "query", "schema": {"type": "string", "maxLength": 200}}]
 
 
-def _path(name: str, fmt: str = "uuid") -> dict:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string",
-                                                                      "format": fmt}}
+def _path(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": _UUID}
 
 
-IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string",
-                                                                     "maxLength": 200}}
+def _idempotency(max_length: int = 200) -> dict:
+    return {"name": "Idempotency-Key", "in": "header", "description":
+            "The same key with the same request answers the first result, charged once",
+            "schema": {"type": "string", "maxLength": max_length}}
 
-# (method, path, summary, public, request schema or None, success schema, parameters)
+
+IDEMPOTENCY = _idempotency()
+# The ledger's keys are 200 characters at most, and an admin's are stored as "admin:<key>".
+_ADMIN_IDEMPOTENCY = _idempotency(200 - len("admin:"))
+
+# Answers every operation can give besides its own: 400 for a malformed request line or
+# header; with a user (or an upstream) behind it, 401 and the upstream's 502, 503 and 504.
+_ANY = {"400"}
+_UPSTREAM = {"502", "503", "504"}
+_USER = {"401", *_UPSTREAM}
+_BODY = {"413", "422"}
+_CREATE = {*_USER, *_BODY, "402", "409", "429"}
+_ADMIN = {*_USER, "404", "422"}  # 404: the admin surface does not exist for others
+
+# (method, path, summary, public, request schema or None, success schema, parameters,
+#  error statuses)
 ROUTES = [
-    ("get", "/health", "Liveness", True, None, {"type": "object"}, []),
-    ("get", "/openapi.json", "This document", True, None, {"type": "object"}, []),
-    ("get", "/metrics", "Prometheus metrics", True, None, {"type": "string"}, []),
+    ("get", "/health", "Liveness", True, None, _HEALTH, [], set()),
+    ("get", "/openapi.json", "This document", True, None, _DOCUMENT, [], set()),
+    ("get", "/metrics", "Prometheus metrics", True, None, _STR, [], set()),
     ("post", "/api/generation/text-to-video", "Start a text-to-video generation", False,
-     _T2V, _GENERATION, [IDEMPOTENCY]),
+     _T2V, _GENERATION, [IDEMPOTENCY], _CREATE),
     ("post", "/api/generation/image-to-video", "Start an image-to-video generation", False,
-     _I2V, _GENERATION, [IDEMPOTENCY]),
+     _I2V, _GENERATION, [IDEMPOTENCY], _CREATE),
     ("get", "/api/generation/status/{id}", "A generation's status and progress", False,
-     None, {"type": "object"}, [_path("id")]),
+     None, _GENERATION_STATUS, [_path("id")], {*_USER, "404"}),
     ("get", "/api/generation/history", "The user's generations, newest first", False, None,
-     {"type": "object", "required": ["generations"]}, _PAGE),
+     _GENERATIONS, _PAGE, {*_USER, "422"}),
     ("post", "/api/generation/{id}/cancel", "Cancel and refund", False, None, _GENERATION,
-     [_path("id")]),
+     [_path("id")], {*_USER, "404", "409"}),
     ("post", "/api/generation/{id}/retry", "Retry a failed generation", False, None,
-     _GENERATION, [_path("id"), IDEMPOTENCY]),
+     _GENERATION, [_path("id"), IDEMPOTENCY], {*_USER, "402", "404", "409", "422", "429"}),
     ("get", "/api/generation/catalog", "Models, resolutions, prices, limits", True, None,
-     {"type": "object"}, []),
-    ("get", "/api/credits/packages", "Credit packages for sale", True, None,
-     {"type": "object"}, []),
-    ("get", "/api/users/me", "The user's profile", False, None, {"type": "object"}, []),
-    ("get", "/api/users/credits", "The user's balance", False, None,
-     {"type": "object", "required": ["credits"]}, []),
+     _CATALOG, [], _UPSTREAM),
+    ("get", "/api/credits/packages", "Credit packages for sale", True, None, _PACKAGES, [],
+     set()),
+    ("get", "/api/users/me", "The user's profile", False, None, _ME, [], _USER),
+    ("get", "/api/users/credits", "The user's balance", False, None, _CREDITS, [], _USER),
     ("get", "/api/users/transactions", "The user's ledger, newest first", False, None,
-     {"type": "object", "required": ["transactions"]}, _PAGE),
+     _TRANSACTIONS, _PAGE, {*_USER, "422"}),
     ("post", "/api/events/token", "A short-lived token for EventSource", False, None,
-     {"type": "object"}, []),
+     _EVENTS_TOKEN, [], _USER),
     ("get", "/api/events", "Server-Sent Events: balance and generation changes", True, None,
-     {"type": "string"}, [{"name": "token", "in": "query", "schema": {"type": "string"}}]),
+     _STR, [{"name": "token", "in": "query", "schema": {"type": "string"}}], _USER),
     ("post", "/api/admin/users/{user_id}/credits", "Admin: grant or adjust credits", False,
-     _GRANT, {"type": "object"}, [_path("user_id"), IDEMPOTENCY]),
+     _GRANT, _GRANTED, [_path("user_id"), _ADMIN_IDEMPOTENCY], {*_ADMIN, *_BODY, "409"}),
     ("get", "/api/admin/users/{user_id}/transactions", "Admin: a user's ledger", False,
-     None, {"type": "object"}, [_path("user_id"), *_PAGE]),
+     None, _TRANSACTIONS, [_path("user_id"), *_PAGE], _ADMIN),
     ("post", "/api/admin/reconcile", "Admin: check balances against entries", False, None,
-     {"type": "object"}, [{"name": "user_id", "in": "query",
-                           "schema": {"type": "string", "format": "uuid"}}]),
+     _RECONCILED, [{"name": "user_id", "in": "query", "description": "Absent or empty: all",
+                    "schema": {"anyOf": [_UUID, {"const": ""}]}}], _ADMIN),
 ]
+_MEDIA = {"/metrics": "text/plain", "/api/events": "text/event-stream"}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again",
+                                "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
 
 
-def _operation(summary, public, request, success, parameters, path) -> dict:
-    media = {"text/event-stream" if path == "/api/events" else "application/json":
-             {"schema": success}}
-    responses = {"200": {"description": "OK", "content": media}}
-    errors = {"400", "404", "422", "429", "503", "504"} | ({"401"} if not public else set())
-    if "generation/" in path and request is not None:
-        errors.add("402")
-    for code in sorted(errors):
-        responses[code] = {"description": "Error",
-                           "content": {"application/json": {"schema": _ERROR}}}
-    operation = {"summary": summary, "parameters": parameters, "responses": responses}
+def _operation_id(method: str, path: str) -> str:
+    return f"{method}_" + re.sub(r"[^a-z0-9]+", "_", path.lower()).strip("_")
+
+
+# A generation's id leads to its status, cancel and retry.
+_GENERATION_LINKS = {
+    name: {"operationId": _operation_id(method, path),
+           "parameters": {"id": "$response.body#/id"}}
+    for name, method, path in (("status", "get", "/api/generation/status/{id}"),
+                               ("cancel", "post", "/api/generation/{id}/cancel"),
+                               ("retry", "post", "/api/generation/{id}/retry"))}
+
+
+def _error(code: str) -> dict:
+    response = {"description": "Error", "content": {"application/json": {
+        "schema": _INSUFFICIENT if code == "402" else _ERROR}}}
+    if code == "429":
+        response["headers"] = _RETRY_AFTER
+    return response
+
+
+def _operation(method, path, summary, public, request, success, parameters, errors) -> dict:
+    ok = {"description": "OK",
+          "content": {_MEDIA.get(path, "application/json"): {"schema": success}}}
+    if success is _GENERATION:
+        ok["links"] = _GENERATION_LINKS
+    responses = {"200": ok, **{code: _error(code) for code in sorted(_ANY | errors)}}
+    operation = {"operationId": _operation_id(method, path), "summary": summary,
+                 "parameters": parameters, "responses": responses}
     if not public:
         operation["security"] = [{"bearer": []}]
     if request is not None:
         content = {"application/json": {"schema": request}}
-        if path.endswith("image-to-video"):
+        if request is _I2V:
             content["multipart/form-data"] = {"schema": _I2V_FORM}
         operation["requestBody"] = {"required": True, "content": content}
     return operation
@@ -111,14 +234,15 @@ def _operation(summary, public, request, success, parameters, path) -> dict:
 @cache
 def document() -> dict:
     paths: dict[str, dict] = {}
-    for method, path, summary, public, request, success, parameters in ROUTES:
-        paths.setdefault(path, {})[method] = _operation(summary, public, request, success,
-                                                        parameters, path)
+    for method, path, *rest in ROUTES:
+        paths.setdefault(path, {})[method] = _operation(method, path, *rest)
     return {
         "openapi": "3.1.0",
         "info": {"title": "videogen API", "version": "1.0.0",
                  "description": "Credit-metered AI video generation (Wan2.1)."},
         "paths": paths,
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                                      "bearerFormat": "JWT"}}},
+        "components": {
+            "schemas": dict(sorted(_SCHEMAS.items())),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "bearerFormat": "JWT"}}},
     }

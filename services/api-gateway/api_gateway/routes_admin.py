@@ -16,6 +16,7 @@ from .shapes import transaction_json
 
 routes = web.RouteTableDef()
 KINDS = {"grant": cpb.ENTRY_KIND_GRANT, "adjustment": cpb.ENTRY_KIND_ADMIN_ADJUSTMENT}
+INT64_MAX = 2**63 - 1  # AddRequest.amount is an int64
 
 
 def _admin(request: web.Request):
@@ -41,9 +42,11 @@ async def grant(request: web.Request) -> web.Response:
     found = []
     if isinstance(amount, bool) or not isinstance(amount, int):
         found.append(FieldViolation("amount", "must be an integer"))
+    elif not -INT64_MAX <= amount <= INT64_MAX:
+        found.append(FieldViolation("amount", "is out of range"))
     if not isinstance(reason, str) or not reason.strip():
         found.append(FieldViolation("reason", "is required"))
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         found.append(FieldViolation("kind", "must be grant or adjustment"))
     if found:
         raise InvalidArgument.of(*found)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import grpc
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from videogen.credits.v1 import credits_pb2, credits_pb2_grpc
@@ -17,6 +16,7 @@ from videogen_common.grpc_server import (
     Registration,
     TlsFiles,
     create_server,
+    follow_database,
     set_serving,
 )
 from videogen_common.metrics import serve_metrics
@@ -31,7 +31,6 @@ from .settings import CreditsSettings
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = credits_pb2.DESCRIPTOR.services_by_name["CreditsService"].full_name
-HEALTH_QUERY_TIMEOUT_S = 2.0
 
 
 @dataclass
@@ -55,25 +54,6 @@ class CreditsApp:
         await self.feed.stop()
         await self.pool.close()
         await self.engine.dispose()
-
-
-async def _watch_database(engine: AsyncEngine, health, interval_s: float) -> None:
-    """Health follows the database: NOT_SERVING while it cannot answer."""
-    serving = None
-    while True:
-        try:
-            async with asyncio.timeout(HEALTH_QUERY_TIMEOUT_S):
-                async with engine.connect() as conn:
-                    await conn.execute(text("SELECT 1"))
-            ok = True
-        except Exception as exc:  # any failure to reach the database means not serving
-            ok = False
-            if serving is not False:
-                log.warning("database unreachable", extra={"error": type(exc).__name__})
-        if ok != serving:
-            await set_serving(health, [SERVICE_NAME], ok)
-            serving = ok
-        await asyncio.sleep(interval_s)
 
 
 def _tls(settings: CreditsSettings) -> TlsFiles | None:
@@ -112,7 +92,7 @@ async def start(settings: CreditsSettings) -> CreditsApp:
     await set_serving(health, [SERVICE_NAME], False)
     await server.start()
     health_task = asyncio.create_task(
-        _watch_database(engine, health, settings.credits_health_interval_s)
+        follow_database(engine, health, [SERVICE_NAME], settings.credits_health_interval_s)
     )
     serve_metrics(settings.credits_metrics_port)
     return CreditsApp(server, port, ledger, engine, pool, feed, health_task,

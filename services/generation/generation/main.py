@@ -14,7 +14,7 @@ from videogen_common.caller_auth import CallerAuthenticator
 from videogen_common.db import create_engine, libpq_url
 from videogen_common.grpc_client import open_channel
 from videogen_common.grpc_server import (
-    Registration, create_server, set_serving,
+    Registration, create_server, follow_database, set_serving,
 )
 from videogen_common.metrics import serve_metrics
 from videogen_common.pg_listen import Listener
@@ -104,8 +104,11 @@ async def start(settings: GenerationSettings, *, recover: bool = True) -> Genera
         SERVICE_NAME)
     server, port, health = create_server([registration], settings.generation_grpc_address)
     await server.start()
-    await set_serving(health, [SERVICE_NAME], True)
-    tasks = [asyncio.create_task(recovery.run_forever())] if recover else []
+    await set_serving(health, [SERVICE_NAME], False)
+    tasks = [asyncio.create_task(follow_database(
+        flow.repo.engine, health, [SERVICE_NAME], settings.generation_health_interval_s))]
+    if recover:
+        tasks.append(asyncio.create_task(recovery.run_forever()))
     serve_metrics(settings.generation_metrics_port)
     return GenerationApp(server, port, flow, recovery, listener, channel, tasks,
                          settings.shutdown_grace_s)

@@ -29,6 +29,8 @@ class GenerationSettings(ServiceSettings):
     generation_media_dir: Path = Path(".data/media")
     generation_media_base_url: str = "http://127.0.0.1:8000/media"
     generation_db_pool_size: int = Field(8, ge=1)
+    # How often health checks the database (NOT_SERVING while it cannot answer).
+    generation_health_interval_s: float = Field(2.0, gt=0)
     # A step of the flow owns its generation this long; then recovery may take over.
     generation_lease_s: float = Field(60.0, gt=0)
     # Without news for this long, the poller asks Replicate (then backs off).

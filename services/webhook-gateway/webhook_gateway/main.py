@@ -96,7 +96,7 @@ async def start(settings: WebhookGatewaySettings) -> GatewayApp:
     if not s.replicate_secrets:
         log.warning("REPLICATE_WEBHOOK_SECRET is not set: Replicate webhooks are refused")
     runner, port = await start_site(app, s.webhook_gateway_host, s.webhook_gateway_port,
-                                    access_log=None)
+                                    access_log=None, shutdown_timeout=s.shutdown_grace_s)
     return GatewayApp(runner, port, [generation_channel, credits_channel], deliveries)
 
 
