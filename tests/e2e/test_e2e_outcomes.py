@@ -53,10 +53,17 @@ async def test_cancel_at_the_provider_ends_canceled_and_refunds(
     assert stack.emulator.store.get(stack.emulator.store.all()[0].id).status == "canceled"
     balance, entries = await ledger(user)
     assert balance == 100 and len(_refunds(entries)) == 1
+    again = (await stack.generation_api.CancelGeneration(
+        gpb.CancelGenerationRequest(user_id=user, generation_id=gen.id))).generation
+    assert (again.status, again.refunded) == (gpb.STATUS_CANCELED, True)
+    assert len(_refunds((await ledger(user))[1])) == 1
+    stack.emulator.update_config({"force_outcome": "succeeded"})
+    done = (await stack.generation_api.CreateGeneration(t2v_request(user, "k2"))).generation
+    await _settled(stack, user, done.id, wait_for, gpb.STATUS_SUCCEEDED)
     try:
         await stack.generation_api.CancelGeneration(
-            gpb.CancelGenerationRequest(user_id=user, generation_id=gen.id))
-        raise AssertionError("a second cancel must be refused")
+            gpb.CancelGenerationRequest(user_id=user, generation_id=done.id))
+        raise AssertionError("canceling a finished generation must be refused")
     except grpc.RpcError as error:
         assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
 

@@ -54,7 +54,7 @@ async def auth_middleware(request: web.Request, handler):
     if request.method == "OPTIONS" or path in PUBLIC or not path.startswith("/api/"):
         return await handler(request)
     ctx = context_of(request)
-    principal = ctx.auth.user(request.headers.get("Authorization"))
+    principal = await ctx.auth.user(request.headers.get("Authorization"))
     await ctx.ensure_account(principal)
     request[PRINCIPAL] = principal
     return await handler(request)
@@ -77,7 +77,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     ctx = context_of(request)
     try:
         if request.headers.get("Authorization"):
-            principal = ctx.auth.user(request.headers["Authorization"])
+            principal = await ctx.auth.user(request.headers["Authorization"])
         else:
             principal = ctx.auth.events_user(request.query.get("token", ""))
         await ctx.ensure_account(principal)

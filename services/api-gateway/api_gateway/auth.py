@@ -6,6 +6,7 @@ a short-lived token of our own, minted for a signed-in user.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import time
@@ -36,20 +37,22 @@ class Authenticator:
         self._events_key = hmac.new(seed.encode(), b"videogen-events", hashlib.sha256).digest()
         self._events_ttl_s = events_ttl_s
 
-    def _claims(self, token: str) -> dict:
+    async def _claims(self, token: str) -> dict:
         options = {"require": ["exp", "sub"]}
         if self._jwks is not None:
-            key = self._jwks.get_signing_key_from_jwt(token).key
+            # PyJWKClient fetches with blocking I/O (then caches): keep it off the loop.
+            signing_key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
+            key = signing_key.key
             return jwt.decode(token, key, algorithms=["RS256", "ES256"],
                               audience=self._audience, options=options)
         return jwt.decode(token, self._secret, algorithms=["HS256"], audience=self._audience,
                           options=options)
 
-    def user(self, authorization: str | None) -> Principal:
+    async def user(self, authorization: str | None) -> Principal:
         if not authorization or not authorization.startswith("Bearer "):
             raise Unauthenticated("Not authenticated")
         try:
-            claims = self._claims(authorization[len("Bearer "):].strip())
+            claims = await self._claims(authorization[len("Bearer "):].strip())
         except (jwt.PyJWTError, ValueError) as error:
             raise Unauthenticated(f"Invalid token: {error}") from None
         return _principal(claims)

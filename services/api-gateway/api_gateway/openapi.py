@@ -101,10 +101,11 @@ _I2V = _named("ImageToVideo", {"type": "object", "required": ["prompt"], "proper
     "image_url": {"type": ["string", "null"], "maxLength": 2048, "pattern": "^https://.",
                   "description": "An https URL with a host name (or send the image as "
                                  "multipart/form-data)"}}})
-_I2V_FORM = _named("ImageToVideoForm", {"type": "object", "required": ["prompt", "image"],
-                                        "properties": {**_I2V_FIELDS, "image": {
-    "type": "string", "contentMediaType": "application/octet-stream",
-    "description": "A PNG, JPEG or WebP image of at most 10 MB"}}})
+_I2V_FORM = _named("ImageToVideoForm", {
+    "type": "object", "required": ["prompt", "image"], "properties": {
+        **_I2V_FIELDS,
+        "image": {"type": "string", "contentMediaType": "application/octet-stream",
+                  "description": "A PNG, JPEG or WebP image of at most 10 MB"}}})
 _GRANT = _named("Grant", {
     "type": "object", "required": ["amount", "reason"], "properties": {
         "amount": {"type": "integer", "minimum": -_AMOUNT_MAX, "maximum": _AMOUNT_MAX,

@@ -222,6 +222,8 @@ class GenerationFlow:
 
     async def cancel(self, user_id: str, generation_id: str) -> Generation:
         gen = await self.owned(user_id, generation_id)
+        if gen.status is Status.CANCELED:
+            return gen  # canceling twice is one cancel: a retried request sees the same
         if gen.status.terminal:
             raise FailedPrecondition(f"the generation already ended {gen.status.value}",
                                      reason="ALREADY_FINISHED")

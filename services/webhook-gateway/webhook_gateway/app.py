@@ -93,6 +93,8 @@ class Endpoint:
             FORWARD_SECONDS.labels(self.source).observe(time.perf_counter() - started)
         await self.deliveries.record(self.source, event_id)
         OUTCOMES.labels(self.source, outcome.split(":")[0]).inc()
+        log.info("webhook handled", extra={"source": self.source, "webhook_id": event_id[:64],
+                                           "outcome": outcome})
         return web.json_response({"status": "ok", "outcome": outcome, "duplicate": False})
 
 
