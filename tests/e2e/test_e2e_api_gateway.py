@@ -196,3 +196,29 @@ async def test_openapi_matches_the_routes(api):
     served = {(r.method, r.resource.canonical) for r in api.app.runner.app.router.routes()
               if r.method not in ("HEAD", "OPTIONS") and not r.resource.canonical.startswith("/media")}
     assert documented == served
+
+
+@pytest.mark.parametrize("case", ["unknown charset", "lone surrogate", "unicode digit limit",
+                                  "unclosed ipv6 url", "admin reason surrogate"])
+async def test_odd_input_is_4xx_never_5xx(api, case):
+    user, admin = new_user(), new_user()
+    if case == "unknown charset":
+        answer = await api.call("POST", "/api/generation/text-to-video", user,
+                                data=b'{"prompt": "a red fox running"}',
+                                headers={"Content-Type": "application/json; charset=foo"})
+    elif case == "lone surrogate":
+        answer = await api.call("POST", "/api/generation/text-to-video", user,
+                                data=b'{"prompt": "a red fox running \\ud800"}',
+                                headers={"Content-Type": "application/json"})
+    elif case == "unicode digit limit":
+        answer = await api.call("GET", "/api/users/transactions?limit=%C2%B2", user)
+    elif case == "unclosed ipv6 url":
+        answer = await api.call("POST", "/api/generation/image-to-video", user,
+                                json={"prompt": PROMPT, "image_url": "https://[::1"})
+    else:
+        answer = await api.call("POST", f"/api/admin/users/{user}/credits", None,
+                                headers={**api.auth(admin, role="admin"),
+                                         "Content-Type": "application/json"},
+                                data=b'{"amount": 5, "reason": "x\\udc00"}')
+    status, body, _ = answer
+    assert status == 422 and body["detail"], (status, body)

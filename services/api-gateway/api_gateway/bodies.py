@@ -29,6 +29,9 @@ def _typed(data: dict, found: list[FieldViolation]) -> dict:
         if isinstance(value, bool) or not isinstance(value, kind):
             found.append(FieldViolation(name, f"must be a{'n integer' if kind is int else ' string'}"))
             continue
+        if isinstance(value, str) and not is_text(value):
+            found.append(FieldViolation(name, "must be valid Unicode text"))
+            continue
         if name in WIRE_MAX and not -WIRE_MAX[name] <= value <= WIRE_MAX[name]:
             found.append(FieldViolation(name, "is out of range"))
             continue
@@ -81,14 +84,27 @@ def _number(text: str) -> object:
         return text
 
 
+def is_text(text: str) -> bool:
+    """JSON may carry lone surrogates ("\\ud800"); protobuf strings cannot."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+async def _json(request: web.Request) -> object:
+    try:
+        return await request.json()
+    except (ValueError, LookupError):  # bad JSON, or an unknown charset
+        raise InvalidArgument.of(FieldViolation("body", "is not valid JSON")) from None
+
+
 async def read_generation(request: web.Request, task: str) -> tuple[dict, bytes | None]:
     if request.content_type.startswith("multipart/") and task == "image-to-video":
         data, image = await _multipart(request)
     else:
-        try:
-            data, image = await request.json(), None
-        except ValueError:
-            raise InvalidArgument.of(FieldViolation("body", "is not valid JSON")) from None
+        data, image = await _json(request), None
     fields = generation_fields(data, task)
     if task == "image-to-video" and image is None and "image_url" not in fields:
         raise InvalidArgument.of(FieldViolation("image_url", "image_url or an image file is required"))
@@ -96,10 +112,7 @@ async def read_generation(request: web.Request, task: str) -> tuple[dict, bytes 
 
 
 async def read_json_object(request: web.Request) -> dict:
-    try:
-        data = await request.json()
-    except ValueError:
-        raise InvalidArgument.of(FieldViolation("body", "is not valid JSON")) from None
+    data = await _json(request)
     if not isinstance(data, dict):
         raise InvalidArgument.of(FieldViolation("body", "must be a JSON object"))
     return data

@@ -10,7 +10,7 @@ LIMIT_DEFAULT, LIMIT_MAX = 50, 100
 
 def page_params(request: web.Request) -> tuple[int, str]:
     raw = request.query.get("limit", str(LIMIT_DEFAULT))
-    if not raw.isdigit() or not 1 <= int(raw) <= LIMIT_MAX:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= LIMIT_MAX:
         raise InvalidArgument.of(FieldViolation("limit", f"must be 1 to {LIMIT_MAX}"))
     cursor = request.query.get("cursor", "")
     if len(cursor) > 200:

@@ -9,7 +9,7 @@ from aiohttp import web
 from videogen.credits.v1 import credits_pb2 as cpb
 from videogen_common.errors import FieldViolation, InvalidArgument, NotFound
 
-from .bodies import read_json_object
+from .bodies import is_text, read_json_object
 from .context import context_of, idempotency_key, principal_of
 from .pages import page_params
 from .shapes import transaction_json
@@ -44,7 +44,7 @@ async def grant(request: web.Request) -> web.Response:
         found.append(FieldViolation("amount", "must be an integer"))
     elif not -INT64_MAX <= amount <= INT64_MAX:
         found.append(FieldViolation("amount", "is out of range"))
-    if not isinstance(reason, str) or not reason.strip():
+    if not isinstance(reason, str) or not reason.strip() or not is_text(reason):
         found.append(FieldViolation("reason", "is required"))
     if not isinstance(kind, str) or kind not in KINDS:
         found.append(FieldViolation("kind", "must be grant or adjustment"))

@@ -162,8 +162,13 @@ def _check_image(request: Request, task: Task, found: list[FieldViolation],
         url = request.image_url or ""
         if own_url_prefix and url.startswith(own_url_prefix + "/"):
             return
-        parsed = urlparse(url)
-        if len(url) > IMAGE_URL_LENGTH_MAX or parsed.scheme != "https" or not parsed.hostname:
+        try:
+            parsed = urlparse(url)
+            host = parsed.hostname
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            parsed, host = None, None
+        if len(url) > IMAGE_URL_LENGTH_MAX or parsed is None or parsed.scheme != "https" \
+                or not host:
             found.append(FieldViolation("image_url", "must be an https URL"))
 
 
