@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from aiohttp import web
@@ -46,3 +47,24 @@ async def start_site(app: web.Application, host: str, port: int,
     site = web.TCPSite(runner, host, port)
     await site.start()
     return runner, site._server.sockets[0].getsockname()[1]
+
+
+@dataclass
+class HttpApp:
+    """A running aiohttp service and what it must close when it stops."""
+
+    runner: web.AppRunner
+    port: int
+    channels: list = field(default_factory=list)
+    engines: list = field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+        for channel in self.channels:
+            await channel.close()
+        for engine in self.engines:
+            await engine.dispose()

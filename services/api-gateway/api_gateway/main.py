@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-
-import grpc
-from aiohttp import web
 
 from videogen.credits.v1 import credits_pb2, credits_pb2_grpc
 from videogen.generation.v1 import generation_pb2, generation_pb2_grpc
 from videogen_common.caller_auth import AuthedStub
 from videogen_common.grpc_client import open_channel
-from videogen_common.service_main import run_service, start_site
+from videogen_common.service_main import HttpApp, run_service, start_site
 
 from .app import AccessLogger, build_app
 from .auth import Authenticator
@@ -24,23 +20,7 @@ SHUTDOWN_TIMEOUT_S = 5.0
 GENERATION = generation_pb2.DESCRIPTOR.services_by_name["GenerationService"].full_name
 
 
-@dataclass
-class ApiGatewayApp:
-    runner: web.AppRunner
-    port: int
-    channels: list[grpc.aio.Channel]
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def stop(self) -> None:
-        await self.runner.cleanup()
-        for channel in self.channels:
-            await channel.close()
-
-
-async def start(settings: ApiGatewaySettings) -> ApiGatewayApp:
+async def start(settings: ApiGatewaySettings) -> HttpApp:
     s = settings
     credits_channel = open_channel(s.credits_address, [CREDITS])
     generation_channel = open_channel(s.generation_address, [GENERATION])
@@ -63,7 +43,7 @@ async def start(settings: ApiGatewaySettings) -> ApiGatewayApp:
         app, s.api_gateway_host, s.api_gateway_port, access_log_class=AccessLogger,
         access_log=logging.getLogger("api_gateway.access"),
         shutdown_timeout=SHUTDOWN_TIMEOUT_S)
-    return ApiGatewayApp(runner, port, [credits_channel, generation_channel])
+    return HttpApp(runner, port, [credits_channel, generation_channel])
 
 
 def main() -> None:

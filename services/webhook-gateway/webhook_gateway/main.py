@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 
 import grpc
-from aiohttp import web
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from videogen.credits.v1 import credits_pb2, credits_pb2_grpc
@@ -14,7 +12,7 @@ from videogen.generation.v1 import generation_pb2, generation_pb2_grpc
 from videogen_common.caller_auth import AuthedStub
 from videogen_common.db import create_engine
 from videogen_common.grpc_client import open_channel
-from videogen_common.service_main import run_service, start_site
+from videogen_common.service_main import HttpApp, run_service, start_site
 
 from .app import Endpoint, build_app, readiness
 from .deliveries import Deliveries
@@ -26,24 +24,6 @@ log = logging.getLogger(__name__)
 GENERATION_SERVICE = generation_pb2.DESCRIPTOR.services_by_name["GenerationService"].full_name
 CREDITS_SERVICE = credits_pb2.DESCRIPTOR.services_by_name["CreditsService"].full_name
 READINESS_TIMEOUT_S = 1.0
-
-
-@dataclass
-class GatewayApp:
-    runner: web.AppRunner
-    port: int
-    channels: list[grpc.aio.Channel]
-    deliveries: Deliveries
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def stop(self) -> None:
-        await self.runner.cleanup()
-        for channel in self.channels:
-            await channel.close()
-        await self.deliveries.engine.dispose()
 
 
 def _upstream_check(channels: dict[str, grpc.aio.Channel]):
@@ -64,7 +44,7 @@ def _standard(secrets: list[str]) -> Verifier | None:
     return Verifier(secrets).verify if secrets else None
 
 
-async def start(settings: WebhookGatewaySettings) -> GatewayApp:
+async def start(settings: WebhookGatewaySettings) -> HttpApp:
     s = settings
     generation_channel = open_channel(s.generation_address, [GENERATION_SERVICE])
     credits_channel = open_channel(s.credits_address, [CREDITS_SERVICE])
@@ -97,7 +77,7 @@ async def start(settings: WebhookGatewaySettings) -> GatewayApp:
         log.warning("REPLICATE_WEBHOOK_SECRET is not set: Replicate webhooks are refused")
     runner, port = await start_site(app, s.webhook_gateway_host, s.webhook_gateway_port,
                                     access_log=None, shutdown_timeout=s.shutdown_grace_s)
-    return GatewayApp(runner, port, [generation_channel, credits_channel], deliveries)
+    return HttpApp(runner, port, [generation_channel, credits_channel], [deliveries.engine])
 
 
 def main() -> None:
