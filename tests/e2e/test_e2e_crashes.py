@@ -87,3 +87,46 @@ async def test_a_crash_between_a_terminal_update_and_its_refund_is_recovered(
         await doomed.stop(0)
     gens = await wait_for(lambda: _check_settled(stack, user, ledger), timeout_s=30)
     assert gens[0].status == gpb.STATUS_FAILED and gens[0].refunded
+
+
+async def test_two_replicas_recovering_at_once_submit_each_generation_once(
+        stack, funded_user, t2v_request, tmp_path, wait_for):
+    """Leases and SKIP LOCKED: replicas racing over the same stuck rows never both act."""
+    import asyncio
+
+    # Only the two racing replicas below may recover: stop the stack's own recovery loop.
+    for task in stack.generation_app.tasks[1:]:
+        task.cancel()
+    user = await funded_user(100)
+    doomed = await start_generation(
+        stack.generation_settings(media_dir=tmp_path / "doomed",
+                                  generation_faults="after_charge"), recover=False)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{doomed.port}") as channel:
+            stub = AuthedStub(generation_pb2_grpc.GenerationServiceStub(channel), TOKEN)
+            for i in range(6):
+                with pytest.raises(grpc.RpcError):
+                    await stub.CreateGeneration(t2v_request(user, f"k{i}"))
+    finally:
+        await doomed.stop(0)
+    # Two more replicas whose recovery runs only when told to, racing each other and
+    # the stack's own replica.
+    replicas = [await start_generation(stack.generation_settings(
+        media_dir=tmp_path / f"r{n}", generation_lease_s=30.0), recover=False)
+        for n in range(2)]
+    try:
+        await asyncio.sleep(2.1)  # the doomed replica's leases (2 s) expire
+        await asyncio.gather(*(r.recovery.run_once() for r in replicas))
+
+        async def all_submitted():
+            gens = await _generations(stack, user)
+            return gens if all(g.status != gpb.STATUS_QUEUED for g in gens) else None
+        gens = await wait_for(all_submitted)
+    finally:
+        for replica in replicas:
+            await replica.stop(0)
+    assert len(gens) == 6
+    for gen in gens:
+        submitted = [p for p in stack.emulator.store.all()
+                     if p.webhook and gen.id in p.webhook]
+        assert len(submitted) == 1, gen.id
