@@ -72,6 +72,12 @@ async def test_image_to_video_with_uploaded_bytes_and_with_a_url(stack, funded_u
         image_bytes=PNG))).generation
     stored = stack.generation_app.flow.storage.directory / "inputs" / f"{uploaded.id}.png"
     assert stored.read_bytes() == PNG and uploaded.image_url.endswith(f"{uploaded.id}.png")
+    replayed = await stack.generation_api.CreateGeneration(gpb.CreateGenerationRequest(
+        user_id=user, idempotency_key="bytes", model="i2v-14B", resolution="480p",
+        prompt="the cat in this photo starts to dance", duration_s=5, image_bytes=PNG))
+    assert replayed.replayed and replayed.generation.id == uploaded.id
+    inputs_dir = stack.generation_app.flow.storage.directory / "inputs"
+    assert [p.name for p in inputs_dir.iterdir()] == [f"{uploaded.id}.png"]
     by_url = (await stack.generation_api.CreateGeneration(gpb.CreateGenerationRequest(
         user_id=user, idempotency_key="url", model="i2v-14B", resolution="720p",
         prompt="the cat in this photo starts to dance", duration_s=5,

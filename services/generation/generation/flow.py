@@ -82,6 +82,8 @@ class GenerationFlow:
             price=offer.price, retry_of=retry_of,
         ))
         if not created:
+            if request.image_bytes is not None:
+                self.storage.discard(image_url or "")  # the key's first request kept its own
             return await self._replay(gen, request, retry_of), True
         self.faults.hit("after_insert")
         return await self.charge_and_submit(gen), False

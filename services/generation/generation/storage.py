@@ -40,6 +40,14 @@ class LocalStorage:
         self._write_atomically(relative, [data])
         return self._url(relative)
 
+    def discard(self, url: str) -> None:
+        """Remove a file this storage wrote, by its URL (an upload nobody will use)."""
+        prefix = self.public_base_url + "/"
+        if url.startswith(prefix):
+            relative = url[len(prefix):]
+            if ".." not in relative.split("/"):
+                (self.directory / relative).unlink(missing_ok=True)
+
     async def copy_video(self, generation_id: str, source_url: str) -> str:
         relative = f"videos/{generation_id}.mp4"
         chunks, size = [], 0
