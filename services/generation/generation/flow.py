@@ -20,6 +20,7 @@ from .records import Generation, ProviderNews
 from .repository import GenerationRepository
 from .rules import Request, Status, check_request, image_type
 from .storage import LocalStorage, StorageError
+from .s3_storage import S3Storage
 from .transitions import changes_from_news
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,8 @@ def fingerprint(request: Request, retry_of: str | None) -> str:
 
 class GenerationFlow:
     def __init__(self, repo: GenerationRepository, credits: CreditsClient,
-                 provider: ReplicateProvider, storage: LocalStorage, catalog: Catalog,
+                 provider: ReplicateProvider, storage: LocalStorage | S3Storage,
+                 catalog: Catalog,
                  faults: Faults, config: FlowConfig) -> None:
         self.repo, self.credits, self.provider = repo, credits, provider
         self.storage, self.catalog, self.faults, self.config = storage, catalog, faults, config
@@ -70,7 +72,11 @@ class GenerationFlow:
         if request.image_bytes is not None:
             kind = image_type(request.image_bytes)
             assert kind is not None  # checked by check_request
-            image_url = self.storage.save_image(generation_id, request.image_bytes, kind)
+            try:
+                image_url = await self.storage.save_image(generation_id, request.image_bytes,
+                                                          kind)
+            except StorageError as error:
+                raise Unavailable(f"storing the image failed: {error}") from None
         gen, created = await self.repo.insert_or_get(dict(
             id=generation_id, user_id=request.user_id, idempotency_key=key,
             fingerprint=fingerprint(request, retry_of), model=offer.model,
@@ -83,7 +89,7 @@ class GenerationFlow:
         ))
         if not created:
             if request.image_bytes is not None:
-                self.storage.discard(image_url or "")  # the key's first request kept its own
+                await self.storage.discard(image_url or "")  # the first request kept its own
             return await self._replay(gen, request, retry_of), True
         self.faults.hit("after_insert")
         return await self.charge_and_submit(gen), False

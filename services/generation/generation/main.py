@@ -29,6 +29,7 @@ from .recovery import Recovery, RecoveryConfig
 from .repository import GenerationRepository
 from .servicer import GenerationServicer
 from .settings import GenerationSettings
+from .s3_storage import S3Storage
 from .storage import LocalStorage
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,18 @@ class GenerationApp:
         await self.flow.repo.engine.dispose()
 
 
+def build_storage(settings: GenerationSettings) -> LocalStorage | S3Storage:
+    s = settings
+    if s.generation_s3_bucket:
+        return S3Storage(s.generation_s3_bucket, s.generation_media_base_url,
+                         s.generation_replicate_timeout_s,
+                         endpoint_url=s.generation_s3_endpoint_url, region=s.generation_s3_region,
+                         access_key_id=s.generation_s3_access_key_id,
+                         secret_access_key=s.generation_s3_secret_access_key)
+    return LocalStorage(s.generation_media_dir, s.generation_media_base_url,
+                        s.generation_replicate_timeout_s)
+
+
 def build_flow(settings: GenerationSettings, channel: grpc.aio.Channel) -> GenerationFlow:
     engine = create_engine(settings.database_url, pool_size=settings.generation_db_pool_size)
     points = frozenset(p for p in settings.generation_faults.split(",") if p)
@@ -75,8 +88,7 @@ def build_flow(settings: GenerationSettings, channel: grpc.aio.Channel) -> Gener
         provider=ReplicateProvider(settings.replicate_api_token, settings.replicate_base_url,
                                    settings.generation_replicate_timeout_s,
                                    settings.generation_replicate_create_attempts),
-        storage=LocalStorage(settings.generation_media_dir, settings.generation_media_base_url,
-                             settings.generation_replicate_timeout_s),
+        storage=build_storage(settings),
         catalog=Catalog(),
         faults=Faults(points, settings.generation_faults_exit),
         config=FlowConfig(settings.webhook_public_url,

@@ -27,7 +27,16 @@ class GenerationSettings(ServiceSettings):
     # Where Replicate sends webhooks: the webhook gateway's public base URL.
     webhook_public_url: str = Field(pattern=r"^https?://")
     generation_media_dir: Path = Path(".data/media")
+    # Public base URL of stored videos and images (the API gateway's /media for the local
+    # directory; the bucket's or a CDN's URL with S3).
     generation_media_base_url: str = "http://127.0.0.1:8000/media"
+    # An S3-compatible bucket instead of GENERATION_MEDIA_DIR, when set.
+    generation_s3_bucket: str = ""
+    generation_s3_endpoint_url: str = ""
+    generation_s3_region: str = ""
+    # Unset: boto3's own credential chain (environment, instance role).
+    generation_s3_access_key_id: str = ""
+    generation_s3_secret_access_key: str = ""
     generation_db_pool_size: int = Field(8, ge=1)
     # How often health checks the database (NOT_SERVING while it cannot answer).
     generation_health_interval_s: float = Field(2.0, gt=0)

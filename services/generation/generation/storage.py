@@ -1,5 +1,6 @@
 """Our own copies of outputs (Replicate deletes API outputs after about an hour) and of
-uploaded input images, in a local directory served under a public base URL."""
+uploaded input images: a local directory served under a public base URL (the API
+gateway's /media), or an S3-compatible bucket (s3_storage.py) where configured."""
 from __future__ import annotations
 
 import os
@@ -35,12 +36,12 @@ class LocalStorage:
                 out.write(chunk)
         os.replace(partial, target)  # readers never see half a file
 
-    def save_image(self, generation_id: str, data: bytes, content_type: str) -> str:
+    async def save_image(self, generation_id: str, data: bytes, content_type: str) -> str:
         relative = f"inputs/{generation_id}.{EXTENSIONS[content_type]}"
         self._write_atomically(relative, [data])
         return self._url(relative)
 
-    def discard(self, url: str) -> None:
+    async def discard(self, url: str) -> None:
         """Remove a file this storage wrote, by its URL (an upload nobody will use)."""
         prefix = self.public_base_url + "/"
         if url.startswith(prefix):
@@ -50,18 +51,22 @@ class LocalStorage:
 
     async def copy_video(self, generation_id: str, source_url: str) -> str:
         relative = f"videos/{generation_id}.mp4"
-        chunks, size = [], 0
-        try:
-            async with httpx.AsyncClient(timeout=self._timeout_s,
-                                         follow_redirects=True) as client:
-                async with client.stream("GET", source_url) as response:
-                    response.raise_for_status()
-                    async for chunk in response.aiter_bytes():
-                        size += len(chunk)
-                        if size > OUTPUT_BYTES_MAX:
-                            raise StorageError("output larger than the limit")
-                        chunks.append(chunk)
-        except httpx.HTTPError as error:
-            raise StorageError(f"downloading the output: {error}") from None
-        self._write_atomically(relative, chunks)
+        self._write_atomically(relative, await download(source_url, self._timeout_s))
         return self._url(relative)
+
+
+async def download(source_url: str, timeout_s: float) -> list[bytes]:
+    """The output's bytes, refusing more than OUTPUT_BYTES_MAX."""
+    chunks, size = [], 0
+    try:
+        async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=True) as client:
+            async with client.stream("GET", source_url) as response:
+                response.raise_for_status()
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > OUTPUT_BYTES_MAX:
+                        raise StorageError("output larger than the limit")
+                    chunks.append(chunk)
+    except httpx.HTTPError as error:
+        raise StorageError(f"downloading the output: {error}") from None
+    return chunks
