@@ -87,8 +87,10 @@ class CpuWatch:
                  named: dict[str, int] | None = None) -> None:
         self._subject = subject_pid
         self._postmaster = postmaster_pid
+        # named={} (not None): no process of ours to name, but k6 and postgres are split.
+        self._split = named is not None
         self._named = dict(named or {})
-        if postmaster_pid is not None and named:
+        if postmaster_pid is not None and self._split:
             self._named["postgres"] = postmaster_pid
         self.result: CpuUse | None = None
 
@@ -119,7 +121,7 @@ class CpuWatch:
                                 self._started_wall) / wall
             for name, pid in self._named.items()
         }
-        if self._named:
+        if self._split:
             by_process["k6"] = 100.0 * (_exited_children_seconds() - self._exited) / wall
         subject = None
         if self._subject in after and self._subject in self._before:

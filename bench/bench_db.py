@@ -1,9 +1,9 @@
 """The benchmark's database: one new, migrated database per run, dropped at the end.
 
-Besides the credits and generation schemas (migrated with Alembic, as in production; each
-service owns its schema and version table) it holds the seed design in schema ``seed``: a
-users table, a transactions table and the plpgsql function ``seed.deduct_credits`` that
-the pgbench and Python-direct baselines call.
+Besides the services' schemas (credits, generation, webhook_gateway; migrated with
+Alembic, as in production; each service owns its schema and version table) it holds the
+seed design in schema ``seed``: a users table, a transactions table and the plpgsql
+function ``seed.deduct_credits`` that the pgbench and Python-direct baselines call.
 """
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from alembic.config import Config
 from videogen_common.db import libpq_url, with_database
 
 REPO = Path(__file__).resolve().parent.parent
-ALEMBIC_INIS = tuple(REPO / "services" / s / "alembic.ini" for s in ("credits", "generation"))
+# Every service that owns a schema (credits, generation, webhook-gateway), as in production.
+ALEMBIC_INIS = tuple(sorted((REPO / "services").glob("*/alembic.ini")))
 EMBEDDED_DATA_DIR = REPO / ".data" / "bench-postgres"
 SEED_USERS = 1000
 SEED_BALANCE = 2_000_000_000  # fits int; no run gets near it

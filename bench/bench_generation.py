@@ -47,10 +47,13 @@ def start_emulator(procs: Processes, work: Path, token: str,
            "--config-json", json.dumps(EMULATOR_CONFIG)]
     # The token goes by environment (the emulator's default), not on the command line.
     env = {**os.environ, "REPLICATE_API_TOKEN": token}
+    # The log is appended to: a second emulator in the same run (the webhooks scenario)
+    # must not read the first one's address.
+    start = log.stat().st_size if log.exists() else 0
     proc = procs.start("replicate emulator", cmd, log, env)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        found = LISTENING.search(log.read_text(errors="replace"))
+        found = LISTENING.search(log.read_bytes()[start:].decode(errors="replace"))
         if found:
             return found.group(1), proc.pid
         if proc.poll() is not None:
@@ -61,17 +64,18 @@ def start_emulator(procs: Processes, work: Path, token: str,
 
 def start_generation(procs: Processes, *, database_url: str, credits_address: str,
                      credits_tokens: Tokens, emulator_url: str, replicate_token: str,
-                     work: Path) -> tuple[str, int, str]:
-    """Start `python -m generation.main`: (address, pid, its "api" caller token)."""
+                     work: Path) -> tuple[str, int, str, str]:
+    """Start `python -m generation.main`: (address, pid, its "api" and "webhooks" caller
+    tokens)."""
     address = f"127.0.0.1:{free_port()}"
-    api_token = random_token()
+    api_token, webhooks_token = random_token(), random_token()
     media = work / "media"
     media.mkdir(exist_ok=True)
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "GENERATION_CALLER_TOKENS": json.dumps({"api": api_token,
-                                                "webhooks": random_token()}),
+                                                "webhooks": webhooks_token}),
         "GENERATION_GRPC_ADDRESS": address,
         "GENERATION_CREDITS_TOKEN": credits_tokens.generation,
         "CREDITS_ADDRESS": credits_address,
@@ -86,7 +90,7 @@ def start_generation(procs: Processes, *, database_url: str, credits_address: st
     log = work / "generation-service.log"
     proc = procs.start("generation service", [python(), "-m", "generation.main"], log, env)
     wait_serving(address, SERVICE_NAME, proc, log)
-    return address, proc.pid, api_token
+    return address, proc.pid, api_token, webhooks_token
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,7 @@ class GenerationStack:
     emulator_url: str
     emulator_pid: int
     replicate_token: str
+    webhooks_token: str  # its "webhooks" caller token (the webhook gateway's identity)
 
 
 def start_generation_stack(procs: Processes, *, database_url: str, credits_address: str,
@@ -104,12 +109,12 @@ def start_generation_stack(procs: Processes, *, database_url: str, credits_addre
     """The emulator, then the generation service pointed at it and at credits."""
     replicate_token = "r8_" + random_token()
     emulator_url, emulator_pid = start_emulator(procs, work, replicate_token)
-    address, pid, api_token = start_generation(
+    address, pid, api_token, webhooks_token = start_generation(
         procs, database_url=database_url, credits_address=credits_address,
         credits_tokens=credits_tokens, emulator_url=emulator_url,
         replicate_token=replicate_token, work=work)
     return GenerationStack(address, pid, api_token, emulator_url, emulator_pid,
-                           replicate_token)
+                           replicate_token, webhooks_token)
 
 
 # Where a CreateGeneration's time goes, from the clock times its steps left behind (the
@@ -180,7 +185,13 @@ def _ms(value: float | None) -> str:
 
 
 def inherited_settings() -> list[str]:
-    """GENERATION_*/REPLICATE_* variables the service inherits from the caller's shell."""
-    mine = set(GENERATION_SETS)
-    return sorted(f"{k}={'***' if 'TOKEN' in k else v}" for k, v in os.environ.items()
-                  if k.startswith(("GENERATION_", "REPLICATE_")) and k not in mine)
+    """GENERATION_*/REPLICATE_*/WEBHOOK_GATEWAY_* variables the services inherit from the
+    caller's shell (the webhook gateway's own settings are set by the bench)."""
+    mine = set(GENERATION_SETS) | {"GENERATION_ADDRESS", "REPLICATE_WEBHOOK_SECRET",
+                                   "WEBHOOK_GATEWAY_HOST", "WEBHOOK_GATEWAY_PORT",
+                                   "WEBHOOK_GATEWAY_GENERATION_TOKEN"}
+    secret = ("TOKEN", "SECRET")
+    return sorted(f"{k}={'***' if any(s in k for s in secret) else v}"
+                  for k, v in os.environ.items()
+                  if k.startswith(("GENERATION_", "REPLICATE_", "WEBHOOK_GATEWAY_"))
+                  and k not in mine)

@@ -48,7 +48,8 @@ def print_header(info: dict, args) -> None:
           f"loadavg={' '.join(map(str, info['loadavg']))}  python {info['python']}  "
           f"postgres {info['postgres']} ({info['database']})  {info['k6']}")
     print(f"{args.seconds} s measured + {args.warmup} s warmup per run; in flight "
-          f"{args.levels} (CreateGeneration: {args.generation_in_flight}); k6, the servers "
+          f"{args.levels} (CreateGeneration: {args.generation_in_flight}; webhooks: "
+          f"{args.webhook_in_flight}); k6, the servers "
           f"and PostgreSQL share these {info['nproc']} cores")
     print(f"scenarios: {', '.join(info['scenarios'])}")
     print(f"service settings: {info['service_settings']}", flush=True)

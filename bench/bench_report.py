@@ -16,6 +16,10 @@ BASELINES = (NOOP, PGBENCH, DIRECT)
 P99_TARGET_MS = 20.0
 P99_TARGET_IN_FLIGHT = 64
 GENERATION_P99_TARGET_MS = 50.0
+WEBHOOK_ACK = "(a) webhook gateway, ack upstream"
+WEBHOOK_NOOP = "(b) no-op aiohttp handler"
+WEBHOOK_REAL = "(c) webhook gateway + generation"
+WEBHOOK_RATIO_TARGET = 0.5  # (a) / (b) throughput
 
 
 @dataclass
@@ -36,6 +40,8 @@ class Result:
     machine_cpu_pct: float | None = None
     # Percent of one core per process of ours (bench_cpu.CpuUse.by_process), when asked.
     cpu_by_process: dict[str, float] | None = None
+    subject: str = ""  # what "py cpu" measured, when not "<first word> service"
+    applied: int | None = None  # webhooks: 2xx answers whose outcome was "applied"
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float | None:
@@ -78,7 +84,8 @@ def table(results: list[Result]) -> str:
 
 def cpu_split(result: Result) -> str:
     """The server under load first, then the processes behind it."""
-    parts = [f"{result.scenario.split()[0]} service {_pct(result.subject_cpu_pct)}"]
+    subject = result.subject or f"{result.scenario.split()[0]} service"
+    parts = [f"{subject} {_pct(result.subject_cpu_pct)}"]
     parts += [f"{name} {pct:.0f}%" for name, pct in (result.cpu_by_process or {}).items()]
     return ", ".join(parts)
 
@@ -103,7 +110,7 @@ def ratios(results: list[Result], levels: list[int]) -> dict:
 
 
 def _numbers(r: Result) -> dict:
-    return {"rps": r.rps, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms}
+    return {"rps": r.rps, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "errors": r.errors}
 
 
 def generation_comparison(results: list[Result], level: int) -> dict | None:
@@ -133,8 +140,8 @@ def _x(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}x"
 
 
-def _row(name: str, n: dict) -> str:
-    return (f"  {name:<22} {n['rps']:7.0f} req/s  p50 {_ms(n['p50_ms']):>8} ms  "
+def _row(name: str, n: dict, width: int = 22) -> str:
+    return (f"  {name:<{width}} {n['rps']:7.0f} req/s  p50 {_ms(n['p50_ms']):>8} ms  "
             f"p99 {_ms(n['p99_ms']):>8} ms")
 
 
@@ -182,8 +189,51 @@ def ratio_lines(found: dict, verdict: dict) -> str:
     return "\n".join(lines)
 
 
+def webhook_comparison(results: list[Result], level: int) -> dict | None:
+    """(a) the gateway's own cost and (c) end to end, against (b) the no-op handler."""
+    ack, noop, real = (_find(results, name, level)
+                       for name in (WEBHOOK_ACK, WEBHOOK_NOOP, WEBHOOK_REAL))
+    if ack is None and noop is None and real is None:
+        return None
+    found: dict = {"in_flight": level, "target": WEBHOOK_RATIO_TARGET,
+                   "a": ack and _numbers(ack), "b": noop and _numbers(noop),
+                   "c": real and _numbers(real)}
+    found["a_over_b"] = ack.rps / noop.rps if ack and noop and noop.rps else None
+    found["c_over_a"] = real.rps / ack.rps if real and ack and ack.rps else None
+    found["met"] = found["a_over_b"] is not None and found["a_over_b"] >= WEBHOOK_RATIO_TARGET
+    return found
+
+
+def webhook_lines(found: dict | None, checks: dict) -> str:
+    if found is None:
+        return "webhooks: not measured (not in --only)"
+    lines = [f"webhooks at {found['in_flight']} in flight (k6 over HTTP; each request a new "
+             "webhook-id, signed in k6 with a current timestamp):"]
+    for key, name in (("a", WEBHOOK_ACK), ("b", WEBHOOK_NOOP), ("c", WEBHOOK_REAL)):
+        if found[key]:
+            lines.append(f"{_row(name, found[key], 34)}  {found[key]['errors']} errors")
+    ratio = found["a_over_b"]
+    state = "MET" if found["met"] else "NOT MET" if ratio is not None else "not measured"
+    lines.append(f"  (a)/(b) throughput: {_x(ratio)}; target >= {found['target']}: {state}")
+    if found["c_over_a"] is not None:
+        lines.append(f"  (c)/(a) throughput: {_x(found['c_over_a'])}")
+    for key, text in (checks.get("webhook_preflight") or {}).items():
+        lines.append(f"  preflight ({key}): {text}")
+    after = checks.get("webhook_targets_after")
+    if after is not None:
+        states = ", ".join(f"{n['rows']} {s} (progress {n['progress_min']}-"
+                           f"{n['progress_max']}%, logs up to {n['logs_chars_max']} chars)"
+                           for s, n in after.items())
+        lines.append(f"  (c) named {checks.get('webhook_targets')} real generations created "
+                     f"through CreateGeneration (emulator paused, its webhooks dropped); "
+                     f"{checks.get('webhook_c_applied')} of {checks.get('webhook_c_requests')}"
+                     f" measured webhooks were applied; afterwards: {states}")
+    return "\n".join(lines)
+
+
 def write_json(directory: Path, header: dict, results: list[Result], found: dict,
-               verdict: dict, checks: dict, generation: dict | None = None) -> Path:
+               verdict: dict, checks: dict, generation: dict | None = None,
+               webhooks: dict | None = None) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"credits-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps({
@@ -192,6 +242,7 @@ def write_json(directory: Path, header: dict, results: list[Result], found: dict
         "throughput_ratios": found,
         "p99_target": verdict,
         "generation": generation,
+        "webhooks": webhooks,
         "ledger_checks": checks,
     }, indent=2))
     return path

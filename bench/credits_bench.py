@@ -2,7 +2,8 @@
 against baselines, in one run.
 
     .venv/bin/python bench/credits_bench.py [--seconds 10] [--warmup 2] [--in-flight 16,64]
-        [--generation-in-flight 16] [--only credits,generation,baselines]
+        [--generation-in-flight 16] [--webhook-in-flight 64]
+        [--only credits,generation,baselines,webhooks]
 
 On one PostgreSQL (DATABASE_URL, else the embedded server in .data/bench-postgres) and a
 new database dropped at the end, at each number of requests in flight it measures:
@@ -12,7 +13,11 @@ new database dropped at the end, at each number of requests in flight it measure
     service and submitting to the Replicate emulator, which answers at once;
   * a no-op gRPC server with the same API under the same k6 script: the RPC's own cost;
   * pgbench calling the seed design's seed.deduct_credits: the database's ceiling;
-  * Python (psycopg, asyncio) calling seed.deduct_credits directly: the seed system.
+  * Python (psycopg, asyncio) calling seed.deduct_credits directly: the seed system;
+  * Replicate webhooks (at --webhook-in-flight only, k6 over HTTP, see bench_webhooks):
+    the webhook gateway in front of a generation server that acknowledges at once, an
+    aiohttp handler that does nothing, and the gateway in front of the real generation
+    service updating generations created just before.
 Everything listens on loopback only. Not a test: it prints numbers and writes
 bench/results/credits-<timestamp>.json; it fails only when something cannot run.
 """
@@ -47,15 +52,16 @@ from bench_pgbench import run_pgbench  # noqa: E402
 from bench_procs import ChildFailed, Processes  # noqa: E402
 from bench_report import (  # noqa: E402
     CREDITS, GENERATION, NOOP, Result, generation_comparison, generation_lines, p99_verdict,
-    ratio_lines, ratios, table, write_json,
+    ratio_lines, ratios, table, webhook_comparison, webhook_lines, write_json,
 )
 from bench_service import (  # noqa: E402
     Tokens, fund_accounts, reconcile, start_credits, start_noop, usage_entries,
 )
+from bench_webhooks import WebhookBench  # noqa: E402
 
 RESULTS_DIR = BENCH / "results"
 PROTO_DIR = BENCH.parent / "protos"
-SCENARIOS = ("credits", "generation", "noop", "pgbench", "direct")
+SCENARIOS = ("credits", "generation", "noop", "pgbench", "direct", "webhooks")
 GROUPS = {"baselines": ("noop", "pgbench", "direct"), "all": SCENARIOS}
 
 
@@ -70,6 +76,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--generation-in-flight", type=int, default=16,
                         help="CreateGeneration's requests in flight; Deduct is measured "
                              "there too (default 16)")
+    parser.add_argument("--webhook-in-flight", type=int, default=64,
+                        help="webhook requests in flight, for (a), (b) and (c) (default 64)")
+    parser.add_argument("--webhook-targets", type=int, default=200,
+                        help="generations created for the webhooks to update (default 200)")
     parser.add_argument("--only", default="all",
                         help="comma-separated scenarios to run, out of "
                              f"{', '.join(SCENARIOS)}, baselines (= noop, pgbench, direct) "
@@ -81,9 +91,9 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     args.levels = [int(x) for x in args.in_flight.split(",") if x.strip()]
     if args.seconds < 1 or args.warmup < 0 or not args.levels or min(args.levels) < 1 \
-            or args.generation_in_flight < 1:
-        parser.error("--seconds >= 1, --warmup >= 0, --in-flight and --generation-in-flight "
-                     "positive integers")
+            or min(args.generation_in_flight, args.webhook_in_flight, args.webhook_targets) < 1:
+        parser.error("--seconds >= 1, --warmup >= 0, --in-flight, --generation-in-flight, "
+                     "--webhook-in-flight and --webhook-targets positive integers")
     chosen: set[str] = set()
     for name in (x.strip() for x in args.only.split(",") if x.strip()):
         if name not in SCENARIOS and name not in GROUPS:
@@ -130,7 +140,20 @@ class Bench:
             results.append(self._watched(os.getpid(), lambda: run_direct(
                 self.db.libpq, seed_users, workers=level, warmup_s=self.args.warmup,
                 seconds=self.args.seconds)))
+        if "webhooks" in self.chosen:
+            results += self.webhooks()
         return results
+
+    def webhooks(self) -> list[Result]:
+        bench = WebhookBench(
+            self.procs, database_url=self.db.url, libpq=self.db.libpq, work=self.work,
+            vus=self.args.webhook_in_flight, warmup_s=self.args.warmup,
+            seconds=self.args.seconds, targets=self.args.webhook_targets,
+            watched=self._watched)
+        try:
+            return bench.run()
+        finally:
+            self.checks.update(bench.checks)
 
     def services(self) -> list[Result]:
         """Credits Deduct, then CreateGeneration through the same credits service."""
@@ -201,6 +224,7 @@ def report(info: dict, args, results: list[Result], checks: dict) -> None:
     info.update(seconds=args.seconds, warmup=args.warmup, seed_users=SEED_USERS)
     found, verdict = ratios(results, args.levels), p99_verdict(results)
     generation = generation_comparison(results, args.generation_in_flight)
+    webhooks = webhook_comparison(results, args.webhook_in_flight)
     print()
     print(table(results))
     if info["database"] == "DATABASE_URL":
@@ -221,7 +245,9 @@ def report(info: dict, args, results: list[Result], checks: dict) -> None:
         print(f"where CreateGeneration's time goes ({checks['generation_phases_rows']} requests,"
               " warmup included; from the database's and the emulator's clocks):")
         print("\n".join(phase_lines(checks)))
-    path = write_json(RESULTS_DIR, info, results, found, verdict, checks, generation)
+    print(webhook_lines(webhooks, checks))
+    path = write_json(RESULTS_DIR, info, results, found, verdict, checks, generation,
+                      webhooks)
     print(f"loadavg at end: {' '.join(map(str, info['loadavg_end']))}; results: "
           f"{path.relative_to(BENCH.parent)}")
 
