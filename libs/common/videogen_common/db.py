@@ -1,6 +1,7 @@
 """Database URLs and engines. PostgreSQL only, through psycopg 3."""
 from __future__ import annotations
 
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -33,4 +34,17 @@ def create_engine(url: str, *, pool_size: int = 10, statement_timeout_ms: int = 
             "options": f"-c statement_timeout={statement_timeout_ms}",
             "connect_timeout": 5,
         },
+    )
+
+
+def open_pool(url: str, size: int, statement_timeout_ms: int = 5000) -> AsyncConnectionPool:
+    """A pool of autocommit connections; opened in the background so a database that
+    is down at start does not stop the service (health reports it instead)."""
+    return AsyncConnectionPool(
+        url,
+        min_size=size,
+        max_size=size,
+        kwargs={"autocommit": True, "options": f"-c statement_timeout={statement_timeout_ms}"},
+        open=False,
+        timeout=10,
     )

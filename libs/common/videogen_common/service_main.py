@@ -56,7 +56,8 @@ class HttpApp:
     runner: web.AppRunner
     port: int
     channels: list = field(default_factory=list)
-    engines: list = field(default_factory=list)
+    # Anything with ``async close()`` (connection pools).
+    closeables: list = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
@@ -66,5 +67,5 @@ class HttpApp:
         await self.runner.cleanup()
         for channel in self.channels:
             await channel.close()
-        for engine in self.engines:
-            await engine.dispose()
+        for closeable in self.closeables:
+            await closeable.close()

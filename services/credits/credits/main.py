@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from videogen.credits.v1 import credits_pb2, credits_pb2_grpc
 from videogen_common.caller_auth import CallerAuthenticator
-from videogen_common.db import create_engine, libpq_url
+from videogen_common.db import create_engine, libpq_url, open_pool
 from videogen_common.grpc_server import (
     Registration,
     TlsFiles,
@@ -24,7 +24,7 @@ from videogen_common.service_main import run_service
 
 from .balance_feed import BalanceFeed
 from .ledger import Ledger, LedgerConfig
-from .mutations_store import MutationStore, open_pool
+from .mutations_store import MutationStore
 from .repository import LedgerRepository
 from .servicer import CreditsServicer
 from .settings import CreditsSettings

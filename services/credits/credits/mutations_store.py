@@ -78,16 +78,3 @@ class MutationStore:
                 await asyncio.sleep(RETRY_DELAY_S * attempt)
         rows.sort(key=lambda r: r[0])
         return [_outcome(r) for r in rows]
-
-
-def open_pool(libpq_url: str, size: int, statement_timeout_ms: int = 5000) -> AsyncConnectionPool:
-    """A pool of autocommit connections; opened in the background so a database that
-    is down at start does not stop the service (health reports it instead)."""
-    return AsyncConnectionPool(
-        libpq_url,
-        min_size=size,
-        max_size=size,
-        kwargs={"autocommit": True, "options": f"-c statement_timeout={statement_timeout_ms}"},
-        open=False,
-        timeout=10,
-    )

@@ -10,7 +10,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from videogen.credits.v1 import credits_pb2, credits_pb2_grpc
 from videogen.generation.v1 import generation_pb2, generation_pb2_grpc
 from videogen_common.caller_auth import AuthedStub
-from videogen_common.db import create_engine
+from videogen_common.db import libpq_url, open_pool
 from videogen_common.grpc_client import open_channel
 from videogen_common.service_main import HttpApp, run_service, start_site
 
@@ -52,7 +52,9 @@ async def start(settings: WebhookGatewaySettings) -> HttpApp:
                             s.webhook_gateway_generation_token)
     credits = AuthedStub(credits_pb2_grpc.CreditsServiceStub(credits_channel),
                          s.webhook_gateway_credits_token or "-")
-    deliveries = Deliveries(create_engine(s.database_url, pool_size=4))
+    pool = open_pool(libpq_url(s.database_url), size=4)
+    await pool.open(wait=False)
+    deliveries = Deliveries(pool)
     timeout_s = s.webhook_gateway_forward_timeout_s
 
     def purchases(provider: str) -> PurchaseAction:
@@ -77,7 +79,7 @@ async def start(settings: WebhookGatewaySettings) -> HttpApp:
         log.warning("REPLICATE_WEBHOOK_SECRET is not set: Replicate webhooks are refused")
     runner, port = await start_site(app, s.webhook_gateway_host, s.webhook_gateway_port,
                                     access_log=None, shutdown_timeout=s.shutdown_grace_s)
-    return HttpApp(runner, port, [generation_channel, credits_channel], [deliveries.engine])
+    return HttpApp(runner, port, [generation_channel, credits_channel], [deliveries])
 
 
 def main() -> None:
