@@ -76,8 +76,8 @@ def start_credits(procs: Processes, database_url: str, tokens: Tokens,
 def start_noop(procs: Processes, log_dir: Path) -> tuple[str, int]:
     address = f"127.0.0.1:{free_port()}"
     log = log_dir / "noop-server.log"
-    script = str(Path(__file__).resolve().parent / "noop_server.py")
-    proc = procs.start("no-op server", [python(), script, address], log)
+    script = str(Path(__file__).resolve().parent / "stub_servers.py")
+    proc = procs.start("no-op server", [python(), script, "credits", address], log)
     wait_serving(address, SERVICE_NAME, proc, log)
     return address, proc.pid
 

@@ -2,7 +2,7 @@
 
   * the webhook gateway (python -m webhook_gateway.main) on the bench database, with a
     whsec_ secret generated per run, pointed at a generation upstream;
-  * that upstream: bench/ack_generation_server.py (acknowledges ApplyProviderUpdate at
+  * that upstream: bench/stub_servers.py generation (acknowledges ApplyProviderUpdate at
     once) or the real generation service (started by bench_generation);
   * bench/noop_http_server.py: an aiohttp handler that does nothing, the HTTP baseline.
 """
@@ -108,7 +108,8 @@ def start_ack(procs: Processes, work: Path) -> tuple[str, int]:
     address = f"127.0.0.1:{free_port()}"
     log = work / "ack-generation-server.log"
     proc = procs.start("ack generation server",
-                       [python(), str(BENCH / "ack_generation_server.py"), address], log)
+                       [python(), str(BENCH / "stub_servers.py"), "generation", address],
+                       log)
     wait_serving(address, GENERATION_SERVICE, proc, log)
     return address, proc.pid
 
