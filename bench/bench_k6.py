@@ -1,4 +1,4 @@
-"""Run a bench/k6 script (deduct.js, generation.js) against one server; read its summary."""
+"""Run bench/k6/grpc_load.js (KIND deduct or create) against one server; read its summary."""
 from __future__ import annotations
 
 import json
@@ -21,8 +21,8 @@ class K6Script:
     counter: str  # the script counts <counter>_ok / <counter>_errors, logs "<counter> failed"
 
 
-DEDUCT = K6Script(BENCH / "k6" / "deduct.js", "deduct")
-CREATE_GENERATION = K6Script(BENCH / "k6" / "generation.js", "create")
+DEDUCT = K6Script(BENCH / "k6" / "grpc_load.js", "deduct")
+CREATE_GENERATION = K6Script(BENCH / "k6" / "grpc_load.js", "create")
 
 
 def k6_binary() -> str:
@@ -43,7 +43,7 @@ def run_k6(procs: Processes, *, scenario: str, address: str, token: str, users_f
     env_args = {
         "ADDR": address, "TOKEN": token, "USERS_FILE": str(users_file), "RUN_ID": run_id,
         "VUS": str(vus), "WARMUP_S": str(warmup_s), "MEASURE_S": str(seconds),
-        "SUMMARY_FILE": str(summary),
+        "SUMMARY_FILE": str(summary), "KIND": script.counter,
     }
     if proto_dir is not None:
         env_args["PROTO_DIR"] = str(proto_dir)
