@@ -130,3 +130,46 @@ async def test_two_replicas_recovering_at_once_submit_each_generation_once(
         submitted = [p for p in stack.emulator.store.all()
                      if p.webhook and gen.id in p.webhook]
         assert len(submitted) == 1, gen.id
+
+
+async def test_a_real_process_killed_after_charging_is_recovered(
+        stack, funded_user, ledger, wait_for, t2v_request, tmp_path):
+    """The generation service as its own process, dying with os._exit at a fault point."""
+    import asyncio
+    import json as json_
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = stack.generation_settings(media_dir=tmp_path / "killed")
+    env = dict(os.environ, DATABASE_URL=stack.database_url,
+               GENERATION_CALLER_TOKENS=json_.dumps(settings.generation_caller_tokens),
+               GENERATION_GRPC_ADDRESS=f"127.0.0.1:{port}",
+               GENERATION_CREDITS_TOKEN=settings.generation_credits_token,
+               CREDITS_ADDRESS=settings.credits_address,
+               REPLICATE_API_TOKEN=settings.replicate_api_token,
+               REPLICATE_BASE_URL=settings.replicate_base_url,
+               WEBHOOK_PUBLIC_URL=settings.webhook_public_url,
+               GENERATION_MEDIA_DIR=str(tmp_path / "killed"),
+               GENERATION_RECOVERY_INTERVAL_S="3600", GENERATION_LEASE_S="2",
+               GENERATION_FAULTS="after_charge", GENERATION_FAULTS_EXIT="true",
+               LOG_LEVEL="WARNING")
+    process = subprocess.Popen([sys.executable, "-m", "generation.main"], env=env,
+                               stderr=subprocess.DEVNULL)
+    user = await funded_user(100)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = AuthedStub(generation_pb2_grpc.GenerationServiceStub(channel), TOKEN)
+            await asyncio.wait_for(channel.channel_ready(), 30)
+            with pytest.raises(grpc.RpcError):
+                await stub.CreateGeneration(t2v_request(user, "k"), timeout=10)
+        assert await asyncio.to_thread(process.wait, 10) == 70  # died at the fault point
+    finally:
+        if process.poll() is None:
+            process.kill()
+    gens = await wait_for(lambda: _check_settled(stack, user, ledger), timeout_s=30)
+    assert [g.status for g in gens] == [gpb.STATUS_SUCCEEDED]
