@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from pathlib import Path
 
@@ -42,8 +41,3 @@ def _forget_dead_handles(data_dir: Path) -> None:
         alive = [pid for pid in pids if psutil.pid_exists(pid)]
         if alive != pids:
             handles.write_text(json.dumps(alive))
-
-
-def database_url(data_dir: Path = DEFAULT_DATA_DIR) -> str:
-    """DATABASE_URL when set, else an embedded server's URL."""
-    return os.environ.get("DATABASE_URL") or start_embedded(data_dir)

@@ -33,7 +33,6 @@ class GroupCommitter(Generic[T, R]):
         self._pending: collections.deque[tuple[T, asyncio.Future[R]]] = collections.deque()
         self._in_flight = 0
         self._tasks: set[asyncio.Task[None]] = set()
-        self.batch_sizes: collections.Counter[int] = collections.Counter()
 
     def queue_full(self) -> bool:
         return len(self._pending) >= self._queue_max
@@ -54,7 +53,6 @@ class GroupCommitter(Generic[T, R]):
             task.add_done_callback(self._tasks.discard)
 
     async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
-        self.batch_sizes[len(batch)] += 1
         try:
             results = await self._execute([item for item, _ in batch])
             assert len(results) == len(batch), "one result per item"

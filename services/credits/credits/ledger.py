@@ -1,11 +1,10 @@
 """The ledger's use cases: validate, authorize, apply through group commit, explain."""
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from videogen_common import wire
 from videogen_common.errors import FieldViolation, InvalidArgument, Unavailable
 
 from . import policy
@@ -36,6 +35,7 @@ from .repository import LedgerRepository
 
 PAGE_SIZE_DEFAULT = 50
 PAGE_SIZE_MAX = 200
+PAGE_KIND = "e"
 
 
 @dataclass(frozen=True)
@@ -61,10 +61,6 @@ class Ledger:
             batches_in_flight_max=config.batches_in_flight_max,
             queue_max=config.queue_max,
         )
-
-    @property
-    def batch_sizes(self):
-        return self._committer.batch_sizes
 
     def is_low(self, account_balance: int, unlimited: bool = False) -> bool:
         return not unlimited and account_balance < self.config.low_balance_threshold
@@ -167,7 +163,7 @@ class Ledger:
         )
         if len(entries) <= size:
             return entries, ""
-        return entries[:size], encode_page_token(entries[size - 1].id)
+        return entries[:size], wire.encode_page_token(PAGE_KIND, entries[size - 1].id)
 
     async def set_plan(self, user_id: str, plan: str) -> Account:
         found: list[FieldViolation] = []
@@ -217,19 +213,9 @@ def settle(outcome: Outcome, mutation: Mutation) -> Applied:
     raise AssertionError(f"unknown ledger outcome {status!r}")
 
 
-def encode_page_token(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"e:{last_id}".encode()).decode().rstrip("=")
-
-
 def decode_page_token(token: str, found: list[FieldViolation]) -> int | None:
-    if not token:
-        return None
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        prefix, value = raw.split(":", 1)
-        if prefix != "e" or not value.isdigit():
-            raise ValueError(raw)
-        return int(value)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return wire.decode_page_token(PAGE_KIND, token)
+    except ValueError:
         found.append(FieldViolation("page_token", "is not a token from a previous page"))
         return None

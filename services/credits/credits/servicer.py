@@ -4,10 +4,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from videogen.credits.v1 import credits_pb2 as pb
 from videogen.credits.v1 import credits_pb2_grpc as pb_grpc
@@ -15,6 +13,7 @@ from videogen_common.caller_auth import CallerAuthenticator
 from videogen_common.errors import ServiceError, mapping_for
 from videogen_common.grpc_status import to_rpc_status
 from videogen_common.metrics import observe_rpc
+from videogen_common.wire import timestamp
 
 from . import policy
 from .balance_feed import RESYNC, BalanceFeed
@@ -37,18 +36,12 @@ KIND_TO_PB = {
 KIND_FROM_PB = {v: k for k, v in KIND_TO_PB.items()}
 
 
-def _timestamp(value: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
-
-
 def entry_pb(entry: Entry) -> pb.Entry:
     return pb.Entry(
         id=entry.id, user_id=entry.user_id, kind=KIND_TO_PB[entry.kind], amount=entry.amount,
         balance_after=entry.balance_after, reference=entry.reference,
         description=entry.description, actor=entry.actor,
-        created_at=_timestamp(entry.created_at),
+        created_at=timestamp(entry.created_at),
     )
 
 
@@ -62,7 +55,7 @@ class CreditsServicer(pb_grpc.CreditsServiceServicer):
         return pb.Account(
             user_id=account.user_id, balance=account.balance, plan=account.plan,
             low_balance=self._ledger.is_low(account.balance, account.unlimited),
-            unlimited=account.unlimited, created_at=_timestamp(account.created_at),
+            unlimited=account.unlimited, created_at=timestamp(account.created_at),
         )
 
     async def _handle(self, rpc: str, context: grpc.aio.ServicerContext,

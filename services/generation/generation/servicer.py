@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import json
 from collections.abc import Awaitable, Callable
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from videogen.generation.v1 import generation_pb2 as pb
 from videogen.generation.v1 import generation_pb2_grpc as pb_grpc
@@ -17,7 +14,9 @@ from videogen_common.errors import (
     FieldViolation, InvalidArgument, PermissionDenied, ServiceError, mapping_for,
 )
 from videogen_common.grpc_status import to_rpc_status
+from videogen_common import wire
 from videogen_common.metrics import observe_rpc
+from videogen_common.wire import timestamp
 from videogen_common.pg_listen import RESYNC, Listener
 
 from . import rules
@@ -27,6 +26,7 @@ from .records import Generation
 
 SERVICE = "generation"
 PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX = 50, 100
+PAGE_KIND = "g"
 STATUS_TO_PB = {s: getattr(pb, f"STATUS_{s.name}") for s in rules.Status}
 USER_RPCS = frozenset({"CreateGeneration", "GetGeneration", "ListGenerations",
                        "CancelGeneration", "RetryGeneration", "WatchGenerations"})
@@ -37,14 +37,6 @@ RPC_CALLERS = {
 }
 
 
-def _stamp(value) -> Timestamp | None:
-    if value is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
-
-
 def generation_pb(gen: Generation) -> pb.Generation:
     return pb.Generation(
         id=gen.id, user_id=gen.user_id, model=gen.model, resolution=gen.resolution,
@@ -52,25 +44,17 @@ def generation_pb(gen: Generation) -> pb.Generation:
         seed=gen.seed, image_url=gen.image_url or "", status=STATUS_TO_PB[gen.status],
         progress=gen.progress, price=gen.price, video_url=gen.video_url or "",
         error=gen.error or "", logs=gen.logs, retry_of=gen.retry_of or "",
-        created_at=_stamp(gen.created_at), completed_at=_stamp(gen.completed_at),
+        created_at=timestamp(gen.created_at), completed_at=timestamp(gen.completed_at),
         refunded=gen.charge == "refunded",
     )
 
 
-def _page_token(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"g:{seq}".encode()).decode().rstrip("=")
-
-
 def _before_seq(token: str) -> int | None:
-    if not token:
-        return None
     try:
-        prefix, value = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split(":")
-        if prefix == "g" and value.isdigit():
-            return int(value)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        pass
-    raise InvalidArgument.of(FieldViolation("page_token", "is not a token from a previous page"))
+        return wire.decode_page_token(PAGE_KIND, token)
+    except ValueError:
+        raise InvalidArgument.of(FieldViolation(
+            "page_token", "is not a token from a previous page")) from None
 
 
 class GenerationServicer(pb_grpc.GenerationServiceServicer):
@@ -120,7 +104,8 @@ class GenerationServicer(pb_grpc.GenerationServiceServicer):
             size = request.page_size or PAGE_SIZE_DEFAULT
             gens = await self._flow.repo.list_for_user(
                 request.user_id, _before_seq(request.page_token), size + 1)
-            token = _page_token(gens[size - 1].seq) if len(gens) > size else ""
+            token = (wire.encode_page_token(PAGE_KIND, gens[size - 1].seq) if len(gens) > size
+                     else "")
             return pb.ListGenerationsResponse(
                 generations=[generation_pb(g) for g in gens[:size]], next_page_token=token)
         return await self._handle("ListGenerations", context, work, request.user_id)

@@ -8,9 +8,10 @@ from credits.domain import (
     AlreadyRefunded, ChargeNotFound, Entry, IdempotencyKeyReused, InsufficientCredits, Kind,
     Mutation, Op, ReferenceAlreadyCharged, Rules,
 )
-from credits.ledger import decode_page_token, encode_page_token, settle
+from credits.ledger import PAGE_KIND, decode_page_token, settle
 from credits.mutations_store import Outcome
 from videogen_common.errors import InvalidArgument, PermissionDenied, http_status_for
+from videogen_common.wire import encode_page_token
 
 USER = "6f1c1d3e-8a55-4d6b-9d55-2f1b8e0c4a11"
 
@@ -102,8 +103,9 @@ def test_unknown_outcome_is_a_programming_error():
 
 def test_page_token_round_trip_and_garbage():
     found = []
-    assert decode_page_token(encode_page_token(12345), found) == 12345 and found == []
-    for garbage in ("???", "e:12", encode_page_token(1)[:-1] + "!", "eDox"):
+    assert decode_page_token(encode_page_token(PAGE_KIND, 12345), found) == 12345 and found == []
+    for garbage in ("???", "e:12", encode_page_token(PAGE_KIND, 1)[:-1] + "!", "eDox",
+                    encode_page_token("g", 1)):
         found = []
         decode_page_token(garbage, found)
         assert [v.field for v in found] == ["page_token"], garbage
