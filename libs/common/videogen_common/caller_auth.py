@@ -8,7 +8,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable, Mapping
 
-from .errors import Unauthenticated
+from .errors import PermissionDenied, Unauthenticated
 
 METADATA_KEY = "authorization"
 
@@ -58,3 +58,9 @@ class AuthedStub:
             return method(request, **kwargs)
 
         return call
+
+
+def authorize(callers_by_rpc: Mapping[str, frozenset[str]], caller: str, rpc: str) -> None:
+    """Allow ``caller`` only where the service's table names it for ``rpc``."""
+    if caller not in callers_by_rpc.get(rpc, frozenset()):
+        raise PermissionDenied(f"caller {caller!r} may not call {rpc}")

@@ -1,6 +1,7 @@
 """Which internal caller may do what. Callers are named in CREDITS_CALLER_TOKENS."""
 from __future__ import annotations
 
+from videogen_common import caller_auth
 from videogen_common.errors import PermissionDenied
 
 from .domain import Kind
@@ -32,8 +33,7 @@ ADD_KIND_CALLERS: dict[Kind, frozenset[str]] = {
 
 
 def authorize(caller: str, rpc: str) -> None:
-    if caller not in RPC_CALLERS.get(rpc, frozenset()):
-        raise PermissionDenied(f"caller {caller!r} may not call {rpc}")
+    caller_auth.authorize(RPC_CALLERS, caller, rpc)
 
 
 def authorize_add(caller: str, kind: Kind) -> None:

@@ -10,9 +10,7 @@ import grpc
 from videogen.credits.v1 import credits_pb2 as pb
 from videogen.credits.v1 import credits_pb2_grpc as pb_grpc
 from videogen_common.caller_auth import CallerAuthenticator
-from videogen_common.errors import ServiceError, mapping_for
-from videogen_common.grpc_status import to_rpc_status
-from videogen_common.metrics import observe_rpc
+from videogen_common.grpc_edge import serve_rpc
 from videogen_common.wire import timestamp
 
 from . import policy
@@ -60,14 +58,7 @@ class CreditsServicer(pb_grpc.CreditsServiceServicer):
 
     async def _handle(self, rpc: str, context: grpc.aio.ServicerContext,
                       work: Callable[[str], Awaitable[object]]):
-        with observe_rpc(SERVICE, rpc) as timer:
-            try:
-                caller = self._auth.identify(context.invocation_metadata())
-                policy.authorize(caller, rpc)
-                return await work(caller)
-            except ServiceError as error:
-                timer.code = mapping_for(error).grpc_code.name
-                await context.abort_with_status(to_rpc_status(error))
+        return await serve_rpc(SERVICE, rpc, context, self._auth, policy.authorize, work)
 
     async def EnsureAccount(self, request, context):
         async def work(caller):

@@ -2,22 +2,18 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Awaitable, Callable
 
-import grpc
-
 from videogen.generation.v1 import generation_pb2 as pb
 from videogen.generation.v1 import generation_pb2_grpc as pb_grpc
-from videogen_common.caller_auth import CallerAuthenticator
-from videogen_common.errors import (
-    FieldViolation, InvalidArgument, PermissionDenied, ServiceError, mapping_for,
-)
-from videogen_common.grpc_status import to_rpc_status
 from videogen_common import wire
-from videogen_common.metrics import observe_rpc
-from videogen_common.wire import timestamp
+from videogen_common.caller_auth import CallerAuthenticator, authorize
+from videogen_common.errors import FieldViolation, InvalidArgument
+from videogen_common.grpc_edge import serve_rpc
 from videogen_common.pg_listen import RESYNC, Listener
+from videogen_common.wire import timestamp
 
 from . import rules
 from .catalog import Catalog
@@ -64,17 +60,13 @@ class GenerationServicer(pb_grpc.GenerationServiceServicer):
 
     async def _handle(self, rpc: str, context, work: Callable[[], Awaitable[object]],
                       user_id: str | None = None):
-        with observe_rpc(SERVICE, rpc) as timer:
-            try:
-                caller = self._auth.identify(context.invocation_metadata())
-                if caller not in RPC_CALLERS[rpc]:
-                    raise PermissionDenied(f"caller {caller!r} may not call {rpc}")
-                if user_id is not None:
-                    rules.check_user_id(user_id)
-                return await work()
-            except ServiceError as error:
-                timer.code = mapping_for(error).grpc_code.name
-                await context.abort_with_status(to_rpc_status(error))
+        async def checked(caller: str):
+            if user_id is not None:
+                rules.check_user_id(user_id)
+            return await work()
+
+        return await serve_rpc(SERVICE, rpc, context, self._auth,
+                               functools.partial(authorize, RPC_CALLERS), checked)
 
     async def CreateGeneration(self, request, context):
         async def work():
