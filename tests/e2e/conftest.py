@@ -82,7 +82,8 @@ def generation_settings(database_url, credits_port, emulator, webhook_base,
         webhook_public_url=webhook_base, generation_media_dir=overrides.pop("media_dir"),
         generation_media_base_url="http://127.0.0.1:8000/media",
         generation_poll_after_s=2.0, generation_recovery_interval_s=0.2,
-        generation_lease_s=2.0, generation_replicate_timeout_s=3.0,
+        generation_lease_s=2.5, generation_replicate_timeout_s=1.0,
+        generation_create_settle_s=1.0,
     )
     values.update(overrides)
     return GenerationSettings(_env_file=None, **values)
@@ -260,3 +261,37 @@ class Api:
             body = await response.json(content_type=None) if response.content_length != 0 \
                 else None
             return response.status, body, response.headers
+
+
+@pytest.fixture
+def send_webhook(stack):
+    """Sign a prediction as the emulator would and post it to the stack's gateway."""
+    import json
+    import secrets
+    from datetime import datetime, timezone
+
+    import aiohttp
+    from standardwebhooks import Webhook
+
+    async def send(generation_id: str, prediction: dict) -> tuple[int, dict]:
+        body = json.dumps(prediction)
+        webhook_id = f"msg_{secrets.token_hex(8)}"
+        at = datetime.now(timezone.utc)
+        headers = {"webhook-id": webhook_id, "webhook-timestamp": str(int(at.timestamp())),
+                   "webhook-signature": Webhook(stack.emulator.webhook_secret).sign(
+                       webhook_id, at, body), "content-type": "application/json"}
+        url = (f"{stack.gateway_app.base_url}/api/webhooks/replicate"
+               f"?generation_id={generation_id}")
+        async with aiohttp.ClientSession() as session:
+            async with session.post(url, data=body.encode(), headers=headers) as response:
+                return response.status, await response.json(content_type=None)
+    return send
+
+
+@pytest.fixture
+def jobs_of(stack):
+    """Every job the emulator was ever asked for on behalf of a generation."""
+    def jobs(generation_id: str) -> list:
+        return [p for p in stack.emulator.store.history.values()
+                if p.webhook and p.webhook.endswith(f"generation_id={generation_id}")]
+    return jobs

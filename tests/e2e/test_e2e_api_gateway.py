@@ -138,7 +138,13 @@ async def test_admin_grant_is_recorded_with_admin_and_reason(api):
     status, body, _ = await api.call("POST", f"/api/admin/users/{user}/credits", None,
                                      headers=api.auth(admin, role="admin"),
                                      json={"amount": 50, "reason": "support ticket 42"})
-    assert status == 200 and body["credits"] == 150
+    assert status == 422 and body["detail"][0]["loc"][-1] == "Idempotency-Key"
+    for _ in range(2):  # a retry with the same key grants once
+        status, body, _ = await api.call(
+            "POST", f"/api/admin/users/{user}/credits", None,
+            headers={**api.auth(admin, role="admin"), "Idempotency-Key": "ticket-42"},
+            json={"amount": 50, "reason": "support ticket 42"})
+        assert status == 200 and body["credits"] == 150
     assert body["transaction"]["actor"] == f"admin:{admin}"
     assert body["transaction"]["description"] == "support ticket 42"
     status, body, _ = await api.call("POST", f"/api/admin/users/{user}/credits", None,
@@ -218,7 +224,8 @@ async def test_odd_input_is_4xx_never_5xx(api, case):
     else:
         answer = await api.call("POST", f"/api/admin/users/{user}/credits", None,
                                 headers={**api.auth(admin, role="admin"),
-                                         "Content-Type": "application/json"},
+                                         "Content-Type": "application/json",
+                                         "Idempotency-Key": "k"},
                                 data=b'{"amount": 5, "reason": "x\\udc00"}')
     status, body, _ = answer
     assert status == 422 and body["detail"], (status, body)

@@ -129,3 +129,29 @@ async def test_a_job_running_past_its_age_limit_times_out_and_is_refunded(
     await wait_for(timed_out)
     assert stack.emulator.store.all()[0].status == "canceled"
     assert (await ledger(user))[0] == 100
+
+
+@pytest.mark.parametrize("field, body", [
+    ("prompt", {"prompt": "a red fox\u0000 running through the snow"}),
+    ("negative_prompt", {"prompt": "a red fox running through the snow",
+                         "negative_prompt": "blurry\u0000"}),
+])
+async def test_a_nul_character_is_a_422_naming_the_field_and_stores_nothing(
+        api, stack, field, body):
+    user = str(uuid.uuid4())
+    status, answer, _ = await api.call("POST", "/api/generation/text-to-video", user,
+                                       json={**body, "resolution": "480p"})
+    assert status == 422 and [d["loc"][-1] for d in answer["detail"]] == [field]
+    status, history, _ = await api.call("GET", "/api/generation/history", user)
+    assert history["generations"] == [] and stack.emulator.store.all() == []
+
+
+async def test_a_nul_in_an_image_url_is_refused_and_nothing_uploaded(api, stack):
+    user = str(uuid.uuid4())
+    status, answer, _ = await api.call(
+        "POST", "/api/generation/image-to-video", user,
+        json={"prompt": "a red fox running through the snow",
+              "image_url": "https://example.com/fox\u0000.png"})
+    assert status == 422 and [d["loc"][-1] for d in answer["detail"]] == ["image_url"]
+    media = stack.generation_app.flow.storage.directory / "inputs"
+    assert list(media.iterdir()) == []

@@ -122,7 +122,8 @@ async def test_aborted_at_the_provider_fails_and_refunds(
 
 async def test_provider_refusing_every_create_fails_and_refunds_once(
         stack, funded_user, ledger, t2v_request):
-    stack.emulator.update_config({"create_error_count": 10, "create_error_status": 503,
+    # 429 says nothing was recorded: the only answer the create is repeated after at once.
+    stack.emulator.update_config({"create_error_count": 10, "create_error_status": 429,
                                   "create_retry_after_s": 0})
     user = await funded_user(100)
     try:

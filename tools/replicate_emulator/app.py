@@ -91,6 +91,8 @@ async def _create(request: web.Request, model: str | None) -> web.StreamResponse
         model, version = parsed
     else:
         version = "hidden"  # what Replicate reports for predictions made through a model
+    if config.create_record_delay_s > 0:
+        await asyncio.sleep(config.create_record_delay_s)
     webhook = body.get("webhook")
     events = body.get("webhook_events_filter")
     if webhook is None and body.get("webhook_completed") is not None:
@@ -110,6 +112,12 @@ async def _create(request: web.Request, model: str | None) -> web.StreamResponse
     if config.create_delay_s > 0:
         # After the prediction exists: models a slow answer the caller may give up on.
         await asyncio.sleep(config.create_delay_s)
+    if emu.config.create_error_after_record_count > 0:
+        # The job was recorded and runs; only the answer says otherwise (an ambiguous
+        # failure the caller must resolve by looking the prediction up).
+        emu.update_config({"create_error_after_record_count":
+                           emu.config.create_error_after_record_count - 1})
+        return _injected_error(config.create_error_status, config.create_retry_after_s)
     return web.json_response(prediction.to_json(emu.base_url), status=201)
 
 
@@ -161,6 +169,9 @@ async def cancel_prediction(request: web.Request) -> web.StreamResponse:
 
 async def list_predictions(request: web.Request) -> web.StreamResponse:
     emu = _emulator(request)
+    if emu.config.list_error_count > 0:
+        emu.update_config({"list_error_count": emu.config.list_error_count - 1})
+        return problem(500, "Injected server error (emulator list_error_count).")
     raw = request.query.get("cursor")
     cursor = decode_cursor(raw) if raw else None
     if raw and cursor is None:

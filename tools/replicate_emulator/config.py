@@ -62,6 +62,14 @@ class EmulatorConfig:
     create_error_status: int = 500  # one of CREATE_ERROR_STATUSES
     create_retry_after_s: int = 1  # Retry-After sent with 429/503
     create_delay_s: float = 0.0  # delay the create *response* (the prediction already exists)
+    # hold a create this long *before* recording it (the job appears only afterwards,
+    # even when the caller gave up waiting)
+    create_record_delay_s: float = 0.0
+    # the next N creates are recorded (the job runs) but answered create_error_status
+    create_error_after_record_count: int = 0
+    list_error_count: int = 0  # the next N GET /v1/predictions answer 500
+    # chance (0..1) that a new prediction is lost midway: 404 from then on, no webhooks
+    lose_rate: float = 0.0
 
     # --- webhook delivery ---
     webhook_drop_rate: float = 0.0  # chance (0..1) a message is silently never sent
@@ -72,6 +80,11 @@ class EmulatorConfig:
     webhook_backoff_base_s: float = 0.5  # attempt n waits base * 2**(n-1), capped below
     webhook_backoff_max_s: float = 8.0
     webhook_timeout_s: float = 5.0  # per attempt
+    webhook_delay_s: float = 0.0  # each message waits this long before its first attempt
+    # chance (0..1) that a delivered message is sent again later as a capture this old
+    # (its timestamp and signature from back then): receivers must refuse it as stale
+    webhook_replay_rate: float = 0.0
+    webhook_replay_age_s: int = 600
 
     # --- limits ---
     max_predictions: int = 10_000  # oldest terminal predictions are forgotten past this
@@ -87,15 +100,20 @@ class EmulatorConfig:
             raise ValueError("api_token must not be empty")
         if not 0 <= self.port <= 65535:
             raise ValueError("port must be in 0..65535")
-        for name in ("failure_rate", "webhook_drop_rate"):
+        for name in ("failure_rate", "webhook_drop_rate", "lose_rate", "webhook_replay_rate"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in 0..1")
-        for name in ("step_delay_s", "create_delay_s", "webhook_backoff_base_s",
-                     "webhook_backoff_max_s"):
+        for name in ("step_delay_s", "create_delay_s", "create_record_delay_s",
+                     "webhook_backoff_base_s",
+                     "webhook_backoff_max_s", "webhook_delay_s"):
             if not 0.0 <= getattr(self, name) <= 3600.0:
                 raise ValueError(f"{name} must be in 0..3600")
         _check_range("progress_steps", self.progress_steps, 1, 1000)
         _check_range("create_error_count", self.create_error_count, 0, 1_000_000)
+        _check_range("create_error_after_record_count", self.create_error_after_record_count,
+                     0, 1_000_000)
+        _check_range("list_error_count", self.list_error_count, 0, 1_000_000)
+        _check_range("webhook_replay_age_s", self.webhook_replay_age_s, 0, 86_400)
         _check_range("create_retry_after_s", self.create_retry_after_s, 0, 3600)
         _check_range("webhook_duplicates", self.webhook_duplicates, 0, 10)
         _check_range("webhook_max_attempts", self.webhook_max_attempts, 1, 20)

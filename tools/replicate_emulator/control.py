@@ -44,6 +44,15 @@ async def get_deliveries(request: web.Request) -> web.StreamResponse:
                               **sent})
 
 
+async def all_predictions(request: web.Request) -> web.StreamResponse:
+    """Every prediction ever made here, lost and forgotten ones too (for audits)."""
+    emu = request.app[EMULATOR]
+    return web.json_response({"predictions": [
+        {"id": p.id, "webhook": p.webhook, "status": p.status, "lost": p.lost,
+         "model": p.model, "created_at": p.created_at.isoformat()}
+        for p in emu.store.history.values()]})
+
+
 async def health(request: web.Request) -> web.StreamResponse:
     emu = request.app[EMULATOR]
     return web.json_response({"ok": True, "predictions": len(emu.store)})
@@ -54,3 +63,4 @@ def add_control_routes(app: web.Application) -> None:
     app.router.add_get("/_emulator/config", get_config)
     app.router.add_post("/_emulator/config", post_config)
     app.router.add_get("/_emulator/predictions/{prediction_id}/deliveries", get_deliveries)
+    app.router.add_get("/_emulator/predictions", all_predictions)

@@ -48,8 +48,10 @@ def prompt_of(payload: dict[str, Any]) -> str:
 
 class Lifecycle:
     def __init__(self, get_config: Callable[[], EmulatorConfig], dispatcher: WebhookDispatcher,
-                 base_url: Callable[[], str]) -> None:
+                 base_url: Callable[[], str],
+                 lose: Callable[[Prediction], None] = lambda prediction: None) -> None:
         self._config = get_config
+        self._store_lose = lose
         self._dispatcher = dispatcher
         self._base_url = base_url
         self._rng = random.Random(get_config().seed)
@@ -72,6 +74,13 @@ class Lifecycle:
             return config.force_outcome
         # Drawn only for unmarked predictions, so markers never shift the seeded sequence.
         return "failed" if self._rng.random() < config.failure_rate else "succeeded"
+
+    def choose_loss(self) -> int | None:
+        """The progress step at which a new prediction is lost, or None (seeded)."""
+        config = self._config()
+        if config.lose_rate <= 0 or self._rng.random() >= config.lose_rate:
+            return None
+        return self._rng.randint(0, config.progress_steps)
 
     def start(self, prediction: Prediction) -> None:
         self.publish(prediction, "start")
@@ -102,6 +111,9 @@ class Lifecycle:
     async def _run(self, prediction: Prediction) -> None:
         factor = self._config().slow_factor if SLOW_MARKER in prompt_of(prediction.input) else 1.0
         await self._step(factor)  # the queue time before a worker picks it up
+        if prediction.lose_at_step == 0:
+            self._lose(prediction)
+            return
         if prediction.outcome == "aborted":
             self._finish(prediction, "aborted")
             return
@@ -114,6 +126,9 @@ class Lifecycle:
         stop_at = max(1, steps // 2)  # where failed/canceled/hang predictions stop progressing
         for step in range(1, steps + 1):
             await self._step(factor)
+            if step == prediction.lose_at_step:
+                self._lose(prediction)
+                return
             current = round(step * SAMPLE_STEPS / steps)
             prediction.logs += progress_line(current, SAMPLE_STEPS, time.monotonic() - began) + "\n"
             self.publish(prediction, "logs")
@@ -131,6 +146,10 @@ class Lifecycle:
             prediction.output = f"{self._base_url()}/files/{prediction.id}.mp4"
             self.publish(prediction, "output")
             self._finish(prediction, "succeeded")
+
+    def _lose(self, prediction: Prediction) -> None:
+        self._store_lose(prediction)
+        self._dispatcher.finish(prediction.id)
 
     def _finish(self, prediction: Prediction, status: str, *, error: str | None = None) -> None:
         prediction.status = status

@@ -31,8 +31,9 @@ class Emulator:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
         self.dispatcher = WebhookDispatcher(lambda: self.config)
-        self.lifecycle = Lifecycle(lambda: self.config, self.dispatcher, lambda: self.base_url)
         self.store = PredictionStore(config.max_predictions, on_evict=self._evicted)
+        self.lifecycle = Lifecycle(lambda: self.config, self.dispatcher, lambda: self.base_url,
+                                   lose=self.store.lose)
         self._runner: web.AppRunner | None = None
         self._bound_url: str | None = None
 
@@ -65,7 +66,8 @@ class Emulator:
 
     def create_prediction(self, **fields: Any) -> Prediction:
         outcome = self.lifecycle.choose_outcome(fields["input"])
-        prediction = self.store.add(outcome=outcome, **fields)
+        prediction = self.store.add(outcome=outcome, lose_at_step=self.lifecycle.choose_loss(),
+                                    **fields)
         self.lifecycle.start(prediction)
         return prediction
 

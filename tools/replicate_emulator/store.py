@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 TERMINAL = frozenset({"succeeded", "failed", "canceled", "aborted"})
+HISTORY_MAX = 200_000
 # Replicate ids are 26 characters of lowercase letters and digits.
 _ID_ALPHABET = "abcdefghjkmnpqrstvwxyz0123456789"
 
@@ -48,6 +49,9 @@ class Prediction:
     started_at: datetime | None = None
     completed_at: datetime | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+    # Lost midway (the lose_rate knob): from then on unknown to the API, no webhooks.
+    lost: bool = False
+    lose_at_step: int | None = None
     task: asyncio.Task[None] | None = None
     # Set once the prediction is terminal: lets "Prefer: wait" requests block on it.
     done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -105,6 +109,8 @@ class PredictionStore:
         self.max_predictions = max_predictions
         self._on_evict = on_evict
         self._items: OrderedDict[str, Prediction] = OrderedDict()  # oldest first
+        # Every prediction ever made, lost and forgotten ones too, for audits (bounded).
+        self.history: OrderedDict[str, Prediction] = OrderedDict()
         self._next_seq = 1
 
     def __len__(self) -> int:
@@ -121,7 +127,15 @@ class PredictionStore:
         prediction = Prediction(id=new_prediction_id(), seq=self._next_seq, **fields)
         self._next_seq += 1
         self._items[prediction.id] = prediction
+        self.history[prediction.id] = prediction
+        if len(self.history) > HISTORY_MAX:
+            self.history.popitem(last=False)
         return prediction
+
+    def lose(self, prediction: Prediction) -> None:
+        """Forget a prediction as a provider that lost it would: 404 from now on."""
+        prediction.lost = True
+        self._items.pop(prediction.id, None)
 
     def _make_room(self) -> None:
         """Forget the oldest terminal predictions until one more fits (bounded by size)."""

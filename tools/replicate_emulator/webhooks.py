@@ -14,7 +14,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -60,6 +60,7 @@ class WebhookDispatcher:
         self._channels: dict[str, _Channel] = {}
         seed = get_config().seed
         self._rng = random.Random(seed if seed is None else seed + 1)
+        self._replays: set[asyncio.Task[None]] = set()
 
     def _session_for_send(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -107,6 +108,7 @@ class WebhookDispatcher:
 
     async def close(self) -> None:
         workers = [c.worker for c in self._channels.values() if c.worker is not None]
+        workers += list(self._replays)
         for worker in workers:
             worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
@@ -155,8 +157,24 @@ class WebhookDispatcher:
         if config.webhook_drop_all or self._rng.random() < config.webhook_drop_rate:
             self._record(channel, message, copy=0, attempt=0, outcome="dropped")
             return
+        if config.webhook_delay_s > 0:
+            await asyncio.sleep(config.webhook_delay_s)
         for copy in range(1 + config.webhook_duplicates):
             await self._deliver_with_retries(channel, message, copy)
+        if config.webhook_replay_rate > 0 and self._rng.random() < config.webhook_replay_rate:
+            self._replays.add(task := asyncio.create_task(self._replay(channel, message)))
+            task.add_done_callback(self._replays.discard)
+
+    async def _replay(self, channel: _Channel, message: Message) -> None:
+        """The same message as if captured long ago and sent again: its old timestamp,
+        signed for that timestamp. A receiver must refuse it as stale."""
+        config = self._config()
+        await asyncio.sleep(config.webhook_backoff_base_s)
+        signed_at = datetime.now(UTC) - timedelta(seconds=config.webhook_replay_age_s)
+        status, error = await self._post(channel.url, message, config.webhook_timeout_s,
+                                         signed_at=signed_at)
+        self._record(channel, message, copy=0, attempt=1, outcome="replayed_stale",
+                     http_status=status, error=error)
 
     async def _deliver_with_retries(self, channel: _Channel, message: Message, copy: int) -> None:
         config = self._config()
@@ -173,11 +191,11 @@ class WebhookDispatcher:
         log.warning("webhook %s (%s) to %s gave up after %d attempts", message.webhook_id,
                     message.event, channel.url, config.webhook_max_attempts)
 
-    async def _post(self, url: str, message: Message, timeout_s: float
-                    ) -> tuple[int | None, str | None]:
+    async def _post(self, url: str, message: Message, timeout_s: float, *,
+                    signed_at: datetime | None = None) -> tuple[int | None, str | None]:
         # Signed per attempt with the attempt's time, as Standard Webhooks senders do, so a
         # late retry still passes the receiver's timestamp tolerance; the id never changes.
-        now = datetime.now(UTC)
+        now = signed_at or datetime.now(UTC)
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "replicate-emulator-webhooks/1.0",

@@ -1,7 +1,9 @@
 """Database URLs and engines. PostgreSQL only, through psycopg 3."""
 from __future__ import annotations
 
-from psycopg_pool import AsyncConnectionPool
+import psycopg
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -48,3 +50,13 @@ def open_pool(url: str, size: int, statement_timeout_ms: int = 5000) -> AsyncCon
         open=False,
         timeout=10,
     )
+
+
+def is_database_outage(error: BaseException) -> bool:
+    """Whether ``error`` means the database could not be reached or answer in time (a
+    restart, a cut connection, an exhausted pool), as opposed to a bug."""
+    if isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout,
+                          sa_exc.OperationalError, sa_exc.InterfaceError,
+                          sa_exc.TimeoutError, ConnectionError)):
+        return True
+    return isinstance(error, sa_exc.DBAPIError) and bool(error.connection_invalidated)

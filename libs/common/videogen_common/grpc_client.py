@@ -1,38 +1,43 @@
-"""Client channels: deadlines are per call; retries on UNAVAILABLE by gRPC's own policy."""
+"""Client channels: deadlines are per call, calls spread over every replica.
+
+No retry policy: gRPC's own policy would also repeat an UNAVAILABLE that a server
+answered (overloaded, its database down), multiplying load exactly when a service is
+struggling. Calls that never reached a server are still retried transparently by gRPC;
+callers with keyed, repeatable calls retry the rest themselves (see the credits client).
+"""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 
 import grpc
 
 from .grpc_server import MAX_MESSAGE_BYTES
 
-
-def retry_service_config(services: Sequence[str], attempts_max: int = 5) -> str:
-    """gRPC retries only what never reached a handler or was refused as UNAVAILABLE."""
-    return json.dumps({"methodConfig": [{
-        "name": [{"service": name} for name in services],
-        "retryPolicy": {
-            "maxAttempts": attempts_max,
-            "initialBackoff": "0.1s",
-            "maxBackoff": "2s",
-            "backoffMultiplier": 2,
-            "retryableStatusCodes": ["UNAVAILABLE"],
-        },
-    }]})
+SERVICE_CONFIG = json.dumps({"loadBalancingConfig": [{"round_robin": {}}]})
 
 
-def open_channel(address: str, services: Sequence[str],
-                 ca_path: Path | None = None) -> grpc.aio.Channel:
+def channel_target(address: str) -> str:
+    """``host:port``, a gRPC target (``dns:///credits:50051``, which round-robins over
+    every address the name resolves to), or several ``ip:port`` separated by commas."""
+    parts = [p.strip() for p in address.split(",") if p.strip()]
+    if len(parts) <= 1:
+        return address.strip()
+    return "ipv4:" + ",".join(parts)
+
+
+def open_channel(address: str, ca_path: Path | None = None) -> grpc.aio.Channel:
     options = [
         ("grpc.enable_retries", 1),
-        ("grpc.service_config", retry_service_config(services)),
+        ("grpc.service_config", SERVICE_CONFIG),
         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
         ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        # A replica that went away is noticed and left, and tried again soon after.
+        ("grpc.initial_reconnect_backoff_ms", 100),
+        ("grpc.max_reconnect_backoff_ms", 2000),
     ]
+    target = channel_target(address)
     if ca_path is None:
-        return grpc.aio.insecure_channel(address, options=options)
+        return grpc.aio.insecure_channel(target, options=options)
     credentials = grpc.ssl_channel_credentials(ca_path.read_bytes())
-    return grpc.aio.secure_channel(address, credentials, options=options)
+    return grpc.aio.secure_channel(target, credentials, options=options)

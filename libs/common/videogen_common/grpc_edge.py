@@ -2,17 +2,26 @@
 errors turned into rich gRPC statuses. Handlers supply only the translation."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import grpc
 
 from .caller_auth import CallerAuthenticator
-from .errors import ServiceError, mapping_for
+from .db import is_database_outage
+from .errors import ServiceError, Unavailable, mapping_for
 from .grpc_status import to_rpc_status
 from .metrics import observe_rpc
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+class Internal(ServiceError):
+    """A bug: the handler failed in a way it did not foresee (logged with its trace)."""
+
+    reason = "INTERNAL"
 
 
 async def serve_rpc(service: str, rpc: str, context: grpc.aio.ServicerContext,
@@ -24,7 +33,20 @@ async def serve_rpc(service: str, rpc: str, context: grpc.aio.ServicerContext,
             caller = auth.identify(context.invocation_metadata())
             authorize(caller, rpc)
             return await work(caller)
-        except ServiceError as error:
+        except Exception as error:
+            if not isinstance(error, ServiceError):
+                error = _unforeseen(service, rpc, error)
             timer.code = mapping_for(error).grpc_code.name
             await context.abort_with_status(to_rpc_status(error))
             raise AssertionError("abort_with_status returns only by raising") from None
+
+
+def _unforeseen(service: str, rpc: str, error: Exception) -> ServiceError:
+    """An outage is UNAVAILABLE, so callers retry later; anything else is INTERNAL."""
+    if is_database_outage(error):
+        log.warning("database unavailable", extra={"rpc": f"{service}.{rpc}",
+                                                   "error": type(error).__name__})
+        return Unavailable("the database is unavailable; retry later",
+                           reason="DATABASE_UNAVAILABLE")
+    log.error("unhandled error", exc_info=error, extra={"rpc": f"{service}.{rpc}"})
+    return Internal("internal error")

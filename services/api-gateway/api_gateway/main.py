@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import logging
 
-from videogen.credits.v1 import credits_pb2, credits_pb2_grpc
-from videogen.generation.v1 import generation_pb2, generation_pb2_grpc
+from videogen.credits.v1 import credits_pb2_grpc
+from videogen.generation.v1 import generation_pb2_grpc
 from videogen_common.caller_auth import AuthedStub
 from videogen_common.grpc_client import open_channel
 from videogen_common.service_main import HttpApp, run_service, start_site
@@ -14,16 +14,14 @@ from .auth import Authenticator
 from .context import Context
 from .settings import ApiGatewaySettings
 
-CREDITS = credits_pb2.DESCRIPTOR.services_by_name["CreditsService"].full_name
 # Open event streams get this long to end on shutdown.
 SHUTDOWN_TIMEOUT_S = 5.0
-GENERATION = generation_pb2.DESCRIPTOR.services_by_name["GenerationService"].full_name
 
 
 async def start(settings: ApiGatewaySettings) -> HttpApp:
     s = settings
-    credits_channel = open_channel(s.credits_address, [CREDITS])
-    generation_channel = open_channel(s.generation_address, [GENERATION])
+    credits_channel = open_channel(s.credits_address)
+    generation_channel = open_channel(s.generation_address)
     credits_stub = credits_pb2_grpc.CreditsServiceStub(credits_channel)
     ctx = Context(
         credits=AuthedStub(credits_stub, s.api_gateway_credits_token),

@@ -139,7 +139,10 @@ def _idempotency(max_length: int = 200) -> dict:
 
 IDEMPOTENCY = _idempotency()
 # The ledger's keys are 200 characters at most, and an admin's are stored as "admin:<key>".
-_ADMIN_IDEMPOTENCY = _idempotency(200 - len("admin:"))
+_ADMIN_IDEMPOTENCY = {**_idempotency(200 - len("admin:")), "required": True,
+                      "description": "Required: a retried grant with the same key grants once"}
+_ADMIN_IDEMPOTENCY["schema"] = {**_ADMIN_IDEMPOTENCY["schema"], "minLength": 1,
+                                "pattern": "\\S"}
 
 # Answers every operation can give besides its own: 400 for a malformed request line or
 # header; with a user (or an upstream) behind it, 401 and the upstream's 502, 503 and 504.

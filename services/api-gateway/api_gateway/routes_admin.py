@@ -48,6 +48,11 @@ async def grant(request: web.Request) -> web.Response:
         found.append(FieldViolation("reason", "is required"))
     if not isinstance(kind, str) or kind not in KINDS:
         found.append(FieldViolation("kind", "must be grant or adjustment"))
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        # A grant retried after a lost answer must not grant twice: the key is the
+        # client's to repeat, so it cannot be made up here.
+        found.append(FieldViolation("Idempotency-Key", "is required for admin changes"))
     if found:
         raise InvalidArgument.of(*found)
     await ctx.credits.EnsureAccount(cpb.EnsureAccountRequest(user_id=user_id),

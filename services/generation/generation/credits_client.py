@@ -1,6 +1,13 @@
-"""The generation service's side of the ledger: charge and refund, keyed by generation."""
+"""The generation service's side of the ledger: charge and refund, keyed by generation.
+
+Every call is keyed, so repeating it is harmless. A call that never reached a server
+(the connection broke; with several replicas the next attempt goes to another) is
+repeated here a few times. An answer from the server itself, UNAVAILABLE included, is
+final for this attempt: the caller treats it as unknown and recovery asks again later.
+"""
 from __future__ import annotations
 
+import asyncio
 import enum
 
 import grpc
@@ -9,9 +16,12 @@ from videogen.credits.v1 import credits_pb2 as pb
 from videogen.credits.v1 import credits_pb2_grpc
 from videogen_common.caller_auth import AuthedStub
 from videogen_common.errors import FailedPrecondition, Unavailable
-from videogen_common.grpc_status import parse_rpc_error
+from videogen_common.grpc_status import RemoteError, parse_rpc_error
 
 from .records import Generation
+
+TRANSPORT_ATTEMPTS_MAX = 3
+TRANSPORT_BACKOFF_S = 0.05
 
 
 class InsufficientCredits(FailedPrecondition):
@@ -40,10 +50,27 @@ def refund_key(generation_id: str) -> str:
     return f"refund:{generation_id}"
 
 
+def _never_reached_a_server(remote: RemoteError) -> bool:
+    # Our servers always attach an ErrorInfo; a bare UNAVAILABLE comes from the channel.
+    return remote.code == grpc.StatusCode.UNAVAILABLE and remote.reason == "UNAVAILABLE"
+
+
 class CreditsClient:
     def __init__(self, channel: grpc.aio.Channel, token: str, timeout_s: float) -> None:
         self._stub = AuthedStub(credits_pb2_grpc.CreditsServiceStub(channel), token)
         self._timeout_s = timeout_s
+
+    async def _call(self, method: str, request) -> object:
+        """The RPC, repeated only while it never reached a server; RemoteError otherwise."""
+        for attempt in range(1, TRANSPORT_ATTEMPTS_MAX + 1):
+            try:
+                return await getattr(self._stub, method)(request, timeout=self._timeout_s)
+            except grpc.RpcError as error:
+                remote = parse_rpc_error(error)
+                if not _never_reached_a_server(remote) or attempt == TRANSPORT_ATTEMPTS_MAX:
+                    raise _Failed(remote) from None
+                await asyncio.sleep(TRANSPORT_BACKOFF_S * attempt)
+        raise AssertionError("unreachable")
 
     async def charge(self, gen: Generation) -> None:
         """Deduct the price once (keyed by the generation); repeat calls are harmless."""
@@ -54,10 +81,10 @@ class CreditsClient:
         )
         for attempt in (1, 2):
             try:
-                await self._stub.Deduct(request, timeout=self._timeout_s)
+                await self._call("Deduct", request)
                 return
-            except grpc.RpcError as error:
-                remote = parse_rpc_error(error)
+            except _Failed as failed:
+                remote = failed.remote
                 if remote.reason == "INSUFFICIENT_CREDITS":
                     raise InsufficientCredits(int(remote.metadata["balance"]),
                                               int(remote.metadata["required"])) from None
@@ -68,30 +95,35 @@ class CreditsClient:
 
     async def ensure_account(self, user_id: str) -> None:
         try:
-            await self._stub.EnsureAccount(pb.EnsureAccountRequest(user_id=user_id),
-                                           timeout=self._timeout_s)
-        except grpc.RpcError as error:
+            await self._call("EnsureAccount", pb.EnsureAccountRequest(user_id=user_id))
+        except _Failed as failed:
             raise BillingUnavailable(
-                f"opening the account failed: {error.code().name}") from None
+                f"opening the account failed: {failed.remote.code.name}") from None
 
     async def balance(self, user_id: str) -> int:
         try:
-            response = await self._stub.GetBalance(pb.GetBalanceRequest(user_id=user_id),
-                                                   timeout=self._timeout_s)
-        except grpc.RpcError as error:
-            raise BillingUnavailable(f"balance unavailable: {error.code().name}") from None
-        return response.account.balance
+            response = await self._call("GetBalance", pb.GetBalanceRequest(user_id=user_id))
+        except _Failed as failed:
+            raise BillingUnavailable(
+                f"balance unavailable: {failed.remote.code.name}") from None
+        return response.account.balance  # type: ignore[attr-defined]
 
     async def refund(self, gen: Generation, reason: str) -> RefundResult:
         request = pb.RefundRequest(reference=gen.id, idempotency_key=refund_key(gen.id),
                                    reason=reason[:500])
         try:
-            await self._stub.Refund(request, timeout=self._timeout_s)
+            await self._call("Refund", request)
             return RefundResult.REFUNDED
-        except grpc.RpcError as error:
-            remote = parse_rpc_error(error)
+        except _Failed as failed:
+            remote = failed.remote
             if remote.reason == "ALREADY_REFUNDED":
                 return RefundResult.REFUNDED
             if remote.reason == "CHARGE_NOT_FOUND":
                 return RefundResult.NEVER_CHARGED
             raise BillingUnavailable(f"refund failed: {remote.code.name}") from None
+
+
+class _Failed(Exception):
+    def __init__(self, remote: RemoteError) -> None:
+        super().__init__(remote.message)
+        self.remote = remote

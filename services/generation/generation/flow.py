@@ -1,7 +1,13 @@
 """The generation's life: charge, submit, apply news, settle. Never submit before
-charging; never keep a charge for a job that did not run; refund once."""
+charging; never keep a charge for a job that did not run; refund once.
+
+Only a definite answer ends a generation: a refusal for lack of credits rejects it, the
+provider refusing the job fails it. An unknown outcome (credits or the provider did not
+answer) leaves it where it is, for recovery to finish.
+"""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import uuid
@@ -15,16 +21,16 @@ from videogen_common.errors import (
 from .catalog import Catalog, provider_input
 from .credits_client import BillingUnavailable, CreditsClient, InsufficientCredits, RefundResult
 from .faults import Faults
+from .metrics import PROVIDER_DUPLICATES_CANCELED
 from .provider import ProviderRefused, ProviderUnavailable, ReplicateProvider
 from .records import Generation, ProviderNews
-from .repository import GenerationRepository
-from .rules import Request, Status, check_request, image_type
-from .storage import LocalStorage, StorageError
-from .s3_storage import S3Storage
-from .transitions import changes_from_news
+from .repository import GenerationRepository, Lease
+from .rules import Request, check_request, image_type
+from .settle import Settler
+from .states import Charge, Status, changes_from_news
+from .storage import StorageError
 
 log = logging.getLogger(__name__)
-OPEN = "status IN ('queued', 'starting', 'processing')"
 KEY_LENGTH_MAX = 200
 
 
@@ -32,6 +38,11 @@ KEY_LENGTH_MAX = 200
 class FlowConfig:
     webhook_base_url: str
     poll_after: timedelta
+    create_attempts_max: int = 4
+    create_backoff_s: float = 0.5
+    # After an ambiguous create that a lookup did not find, wait this long for it to land
+    # before looking again (and only then create another).
+    create_settle: timedelta = timedelta(seconds=30)
 
 
 class IdempotencyKeyReused(AlreadyExists):
@@ -50,13 +61,12 @@ def fingerprint(request: Request, retry_of: str | None) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-class GenerationFlow:
+class GenerationFlow(Settler):
     def __init__(self, repo: GenerationRepository, credits: CreditsClient,
-                 provider: ReplicateProvider, storage: LocalStorage | S3Storage,
-                 catalog: Catalog,
+                 provider: ReplicateProvider, storage, catalog: Catalog,
                  faults: Faults, config: FlowConfig) -> None:
-        self.repo, self.credits, self.provider = repo, credits, provider
-        self.storage, self.catalog, self.faults, self.config = storage, catalog, faults, config
+        super().__init__(repo, credits, storage)
+        self.provider, self.catalog, self.faults, self.config = provider, catalog, faults, config
 
     def webhook_url(self, generation_id: str) -> str:
         return f"{self.config.webhook_base_url}/api/webhooks/replicate?generation_id={generation_id}"
@@ -77,7 +87,7 @@ class GenerationFlow:
                                                           kind)
             except StorageError as error:
                 raise Unavailable(f"storing the image failed: {error}") from None
-        gen, created = await self.repo.insert_or_get(dict(
+        gen, lease = await self.repo.insert_or_get(dict(
             id=generation_id, user_id=request.user_id, idempotency_key=key,
             fingerprint=fingerprint(request, retry_of), model=offer.model,
             resolution=offer.resolution, prompt=request.prompt,
@@ -87,12 +97,15 @@ class GenerationFlow:
                                           request.duration_s, request.seed, image_url),
             price=offer.price, retry_of=retry_of,
         ))
-        if not created:
+        if lease is None:
             if request.image_bytes is not None:
                 await self.storage.discard(image_url or "")  # the first request kept its own
             return await self._replay(gen, request, retry_of), True
         self.faults.hit("after_insert")
-        return await self.charge_and_submit(gen), False
+        try:
+            return await self.charge_and_submit(gen, lease), False
+        finally:
+            await self.repo.release(lease)
 
     async def _replay(self, gen: Generation, request: Request, retry_of: str | None):
         if gen.fingerprint != fingerprint(request, retry_of):
@@ -101,57 +114,120 @@ class GenerationFlow:
             raise InsufficientCredits(await self.credits.balance(gen.user_id), gen.price)
         return gen
 
-    async def charge_and_submit(self, gen: Generation) -> Generation:
+    async def charge_and_submit(self, gen: Generation, lease: Lease) -> Generation:
+        """Charge, then submit. A refusal rejects; an unknown answer waits for recovery."""
         try:
             await self.credits.charge(gen)
         except InsufficientCredits:
-            await self.repo.update(gen.id, "status = 'rejected', charge = 'none',"
-                                   " error = 'insufficient credits', completed_at = now(),"
-                                   " lease_until = NULL", "status = 'queued'")
+            await self.repo.reject(gen.id, "insufficient credits")
             raise
-        except BillingUnavailable:
-            failed = await self._end(gen.id, Status.FAILED, "billing was unavailable")
-            if failed is not None:
-                await self.settle(failed)
-            raise
-        gen = (await self.repo.update(gen.id, "charge = 'charged'", "charge = 'pending'")
-               or await self.repo.get(gen.id) or gen)
+        except BillingUnavailable as error:
+            log.warning("charge outcome unknown; recovery settles it",
+                        extra={"generation": gen.id, "error": error.message})
+            return gen
+        gen = await self.repo.mark_charged(gen.id) or await self.repo.get(gen.id) or gen
         self.faults.hit("after_charge")
-        return await self.submit(gen)
+        return await self.submit(gen, lease)
 
-    async def submit(self, gen: Generation) -> Generation:
-        """``gen`` must be freshly read: a generation canceled meanwhile is not submitted."""
-        if gen.status.terminal:
-            return await self.settle(gen)
+    async def submit(self, gen: Generation, lease: Lease) -> Generation:
+        """Create the job, at most once.
+
+        Before each attempt the lease is renewed (so no other replica is submitting) and
+        the state read again. Attempts are repeated here only after answers that say
+        nothing was recorded (unreachable, throttled). After an ambiguous one (a timeout,
+        a 5xx) the provider is searched; when the job is not found, the search is done
+        again by recovery after GENERATION_CREATE_SETTLE_S, when a create still in the
+        provider's hands has landed, and only then may another be sent.
+        """
+        config = self.config
+        for attempt in range(1, config.create_attempts_max + 1):
+            current = await self.repo.renew(lease)
+            if current is None:
+                log.warning("lease lost before submitting", extra={"generation": gen.id})
+                return await self.repo.get(gen.id) or gen
+            if current.status.terminal or current.prediction_id is not None:
+                return await self.settle(current)
+            try:
+                prediction = await self.provider.create(
+                    current.provider_model, current.provider_input, self.webhook_url(gen.id))
+            except ProviderRefused as error:
+                return await self._fail_unsubmitted(current, str(error))
+            except ProviderUnavailable as error:
+                log.warning("create failed", extra={"generation": gen.id, "attempt": attempt,
+                                                     "error": str(error)})
+                if error.ambiguous:
+                    found = await self._look_up(current)
+                    if found:
+                        return await self.adopt_found(current, found)
+                    await self.repo.defer(lease, config.create_settle)
+                    return current  # unknown for now: recovery looks again, later
+                if attempt < config.create_attempts_max:
+                    await asyncio.sleep(config.create_backoff_s * 2 ** (attempt - 1))
+                continue
+            self.faults.hit("after_submit")
+            stored = await self.store_prediction(current, prediction)
+            self.faults.hit("after_store")
+            return stored
+        return await self._fail_unsubmitted(
+            gen, f"the provider did not accept the job in {config.create_attempts_max} attempts")
+
+    async def _fail_unsubmitted(self, gen: Generation, why: str) -> Generation:
+        failed = await self.repo.end(gen.id, Status.FAILED, why[:500])
+        if failed is not None:
+            gen = await self.settle(failed)
+        raise ProviderFailed(f"the job could not be submitted: {why}")
+
+    async def _look_up(self, gen: Generation) -> list[dict] | None:
+        """Predictions made for this generation, or None when the provider cannot tell."""
         try:
-            prediction = await self.provider.create(gen.provider_model, gen.provider_input,
-                                                    self.webhook_url(gen.id))
-        except (ProviderRefused, ProviderUnavailable) as error:
-            failed = await self._end(gen.id, Status.FAILED, str(error)[:500])
-            if failed is not None:
-                await self.settle(failed)
-            raise ProviderFailed(f"the job could not be submitted: {error}") from None
-        self.faults.hit("after_submit")
-        gen = await self.store_prediction(gen, prediction)
-        self.faults.hit("after_store")
-        return gen
+            return await self.provider.find_by_webhook(self.webhook_url(gen.id), gen.created_at)
+        except ProviderUnavailable as error:
+            log.warning("lookup failed; outcome unknown",
+                        extra={"generation": gen.id, "error": str(error)})
+            return None
+
+    async def adopt_found(self, gen: Generation, found: list[dict]) -> Generation:
+        """Keep the first job made for this generation; cancel any later duplicate."""
+        keep, *duplicates = found
+        for duplicate in duplicates:
+            await self.cancel_duplicate(gen.id, str(duplicate.get("id") or ""))
+        return await self.store_prediction(gen, keep)
+
+    async def cancel_duplicate(self, generation_id: str, prediction_id: str) -> None:
+        if not prediction_id:
+            return
+        log.warning("canceling a second job for one generation",
+                    extra={"generation": generation_id, "prediction": prediction_id})
+        PROVIDER_DUPLICATES_CANCELED.inc()
+        try:
+            await self.provider.cancel(prediction_id)
+        except ProviderUnavailable:
+            log.warning("cancel of a duplicate failed", extra={"prediction": prediction_id})
 
     async def store_prediction(self, gen: Generation, prediction: dict) -> Generation:
-        stored = await self.repo.update(
-            gen.id, "prediction_id = :p, submitted_at = now(), last_news_at = now(),"
-            " status = CASE WHEN status = 'queued' THEN 'starting' ELSE status END,"
-            " next_poll_at = now() + :poll, lease_until = NULL",
-            "prediction_id IS NULL", p=prediction["id"], poll=self.config.poll_after)
+        prediction_id = str(prediction.get("id") or "")
+        stored = await self.repo.store_prediction(gen.id, prediction_id, self.config.poll_after)
         if stored is None:
             stored = await self.repo.get(gen.id)
             assert stored is not None
-        if stored.status is Status.CANCELED:
-            await self.provider.cancel(prediction["id"])
-            return stored
+            if stored.prediction_id != prediction_id:
+                await self.cancel_duplicate(gen.id, prediction_id)
+                return stored
+        if stored.status.terminal:
+            # Ended while the job was being created (canceled, timed out): stop the job.
+            await self._cancel_at_provider(prediction_id)
+            return await self.settle(stored)
         if prediction.get("status") == "starting":
             return stored  # what storing it just recorded; nothing more to apply
         applied, _ = await self.apply_news(stored, ProviderNews.from_json(prediction))
         return applied
+
+    async def _cancel_at_provider(self, prediction_id: str) -> dict | None:
+        try:
+            return await self.provider.cancel(prediction_id)
+        except ProviderUnavailable:
+            log.warning("cancel failed", extra={"prediction": prediction_id})
+            return None
 
     async def apply_update(self, generation_hint: str, data: dict) -> tuple[bool, Status | None]:
         news = ProviderNews.from_json(data)
@@ -166,18 +242,30 @@ class GenerationFlow:
         return changed, gen.status
 
     async def _adopt(self, generation_id: str, news: ProviderNews) -> Generation | None:
-        """News about a prediction whose id we never stored (a crash right after submitting)."""
+        """News of a prediction whose id we never stored (a crash right after submitting,
+        or a create whose answer was lost). Only one job per generation is ever kept."""
         try:
             uuid.UUID(generation_id)
         except ValueError:
             return None
         gen = await self.repo.get(generation_id)
-        if gen is None or gen.prediction_id is not None or gen.charge != "charged":
+        if gen is None:
             return None
-        return await self.repo.update(gen.id, "prediction_id = :p, submitted_at = now()",
-                                      "prediction_id IS NULL", p=news.prediction_id)
+        if gen.prediction_id is not None:
+            if news.status not in ("succeeded", "failed", "canceled", "aborted"):
+                await self.cancel_duplicate(gen.id, news.prediction_id)
+            return None
+        if gen.charge is Charge.PENDING and not gen.status.terminal:
+            return None  # not known to be paid for: recovery charges, then looks it up
+        stored = await self.repo.store_prediction(gen.id, news.prediction_id,
+                                                  self.config.poll_after)
+        if stored is not None and stored.status.terminal:
+            await self._cancel_at_provider(news.prediction_id)
+        return stored
 
     async def apply_news(self, gen: Generation, news: ProviderNews) -> tuple[Generation, bool]:
+        if news.prediction_id != gen.prediction_id:
+            return gen, False  # only the stored prediction's news counts
         updated, changes = await self.repo.apply(
             gen.id, lambda g: changes_from_news(g, news), self.config.poll_after)
         assert updated is not None
@@ -185,38 +273,6 @@ class GenerationFlow:
             self.faults.hit("after_terminal")
             updated = await self.settle(updated)
         return updated, changes is not None
-
-    async def _end(self, generation_id: str, status: Status, error: str) -> Generation | None:
-        return await self.repo.update(
-            generation_id, "status = :s, error = :e, completed_at = now(), lease_until = NULL",
-            OPEN, s=status.value, e=error)
-
-    async def settle(self, gen: Generation) -> Generation:
-        """What a terminal generation still owes: its refund, or our copy of its video."""
-        if gen.status.refundable and gen.charge in ("pending", "charged"):
-            if gen.charge == "pending":
-                # Whether the charge landed is unknown: the same keyed Deduct tells.
-                try:
-                    await self.credits.charge(gen)
-                except InsufficientCredits:
-                    return await self.repo.update(gen.id, "charge = 'none'",
-                                                  "charge = 'pending'") or gen
-                gen = await self.repo.update(gen.id, "charge = 'charged'",
-                                             "charge = 'pending'") or gen
-            result = await self.credits.refund(gen, gen.error or gen.status.value)
-            new_charge = "refunded" if result is RefundResult.REFUNDED else "none"
-            gen = await self.repo.update(gen.id, "charge = :c", "charge IN ('pending', 'charged')",
-                                         c=new_charge) or gen
-        if gen.status is Status.SUCCEEDED and gen.video_url is None and gen.output_url:
-            try:
-                url = await self.storage.copy_video(gen.id, gen.output_url)
-            except StorageError as error:
-                log.warning("output copy failed", extra={"generation": gen.id,
-                                                         "error": str(error)})
-                return gen
-            gen = await self.repo.update(gen.id, "video_url = :u", "video_url IS NULL",
-                                         u=url) or gen
-        return gen
 
     async def owned(self, user_id: str, generation_id: str) -> Generation:
         try:
@@ -229,6 +285,8 @@ class GenerationFlow:
         return gen
 
     async def cancel(self, user_id: str, generation_id: str) -> Generation:
+        """The provider's answer wins a race with its own success: a video already made
+        is delivered (and stays paid for), never canceled and refunded."""
         gen = await self.owned(user_id, generation_id)
         if gen.status is Status.CANCELED:
             return gen  # canceling twice is one cancel: a retried request sees the same
@@ -237,11 +295,18 @@ class GenerationFlow:
                                      reason="ALREADY_FINISHED")
         if gen.prediction_id:
             try:
-                await self.provider.cancel(gen.prediction_id)
+                answer = await self.provider.cancel(gen.prediction_id)
             except ProviderUnavailable as error:
                 raise ProviderFailed(str(error)) from None
-        ended = await self._end(gen.id, Status.CANCELED, "canceled by the user")
-        return await self.settle(ended) if ended else await self.owned(user_id, generation_id)
+            if answer is not None and answer.get("status") == "succeeded":
+                delivered, _ = await self.apply_news(gen, ProviderNews.from_json(answer))
+                raise FailedPrecondition(
+                    f"the generation already ended {delivered.status.value}",
+                    reason="ALREADY_FINISHED")
+        ended = await self.repo.end(gen.id, Status.CANCELED, "canceled by the user")
+        if ended is None:
+            return await self.cancel(user_id, generation_id)  # it moved meanwhile: look again
+        return await self.settle(ended)
 
     async def retry(self, user_id: str, generation_id: str, key: str) -> tuple[Generation, bool]:
         gen = await self.owned(user_id, generation_id)
@@ -251,3 +316,4 @@ class GenerationFlow:
         request = Request(gen.user_id, gen.model, gen.resolution, gen.prompt,
                           gen.negative_prompt, gen.duration_s, gen.seed, gen.image_url, None)
         return await self.create(request, key, retry_of=gen.id)
+

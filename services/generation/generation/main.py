@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import grpc
 
-from videogen.credits.v1 import credits_pb2
 from videogen.generation.v1 import generation_pb2, generation_pb2_grpc
 from videogen_common.caller_auth import CallerAuthenticator
 from videogen_common.db import create_engine, libpq_url
@@ -34,7 +33,6 @@ from .storage import LocalStorage
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = generation_pb2.DESCRIPTOR.services_by_name["GenerationService"].full_name
-CREDITS_SERVICE = credits_pb2.DESCRIPTOR.services_by_name["CreditsService"].full_name
 
 
 def _parse_change(payload: str) -> tuple[str, str]:
@@ -86,18 +84,20 @@ def build_flow(settings: GenerationSettings, channel: grpc.aio.Channel) -> Gener
         credits=CreditsClient(channel, settings.generation_credits_token,
                               settings.generation_credits_timeout_s),
         provider=ReplicateProvider(settings.replicate_api_token, settings.replicate_base_url,
-                                   settings.generation_replicate_timeout_s,
-                                   settings.generation_replicate_create_attempts),
+                                   settings.generation_replicate_timeout_s),
         storage=build_storage(settings),
         catalog=Catalog(),
         faults=Faults(points, settings.generation_faults_exit),
         config=FlowConfig(settings.webhook_public_url,
-                          timedelta(seconds=settings.generation_poll_after_s)),
+                          timedelta(seconds=settings.generation_poll_after_s),
+                          create_attempts_max=settings.generation_replicate_create_attempts,
+                          create_settle=timedelta(
+                              seconds=settings.generation_create_settle_s)),
     )
 
 
 async def start(settings: GenerationSettings, *, recover: bool = True) -> GenerationApp:
-    channel = open_channel(settings.credits_address, [CREDITS_SERVICE])
+    channel = open_channel(settings.credits_address)
     flow = build_flow(settings, channel)
     recovery = Recovery(flow, RecoveryConfig(
         interval_s=settings.generation_recovery_interval_s,

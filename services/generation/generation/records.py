@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from .rules import Status
+from .states import Charge, Status
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Generation:
     price: int
     status: Status
     progress: int
-    charge: str
+    charge: Charge
     prediction_id: str | None
     output_url: str | None
     video_url: str | None
@@ -34,11 +34,18 @@ class Generation:
     completed_at: datetime | None
     seq: int
     fingerprint: str = ""
+    copy_lost: bool = False
+    provider_missing: int = 0
+
+
+def _text(value: object, length_max: int) -> str:
+    """Provider text as PostgreSQL can store it: no NUL characters, bounded."""
+    return str(value).replace("\x00", "")[:length_max]
 
 
 @dataclass(frozen=True)
 class ProviderNews:
-    """What a webhook or a poll says about a prediction."""
+    """What a webhook or a poll says about a prediction, cleaned for storage."""
 
     prediction_id: str
     status: str
@@ -51,12 +58,13 @@ class ProviderNews:
         output = data.get("output")
         if isinstance(output, list):
             output = output[-1] if output else None
-        if output is not None and not isinstance(output, str):
+        if not isinstance(output, str) or not output or "\x00" in output:
             output = None
+        error = data.get("error")
         return cls(
-            prediction_id=str(data.get("id") or ""),
-            status=str(data.get("status") or ""),
-            logs=str(data.get("logs") or ""),
-            output_url=output,
-            error=str(data["error"]) if data.get("error") else None,
+            prediction_id=_text(data.get("id") or "", 128),
+            status=_text(data.get("status") or "", 32),
+            logs=_text(data.get("logs") or "", 1_000_000),
+            output_url=output[:4096] if output else None,
+            error=_text(error, 2000) if error else None,
         )

@@ -1,25 +1,29 @@
 """Finishing what was left between steps: after a crash, a lost webhook or an outage.
 
-Each pass leases a bounded number of rows per kind of unfinished work (SKIP LOCKED, so
-replicas never take the same row), then does the work with no lock held.
+Each pass takes every kind of unfinished work in turn (Step), each with its own budget,
+so no kind waits behind another. Rows are leased one at a time (SKIP LOCKED, so replicas
+never take the same row) and the work runs with no lock held. Each row fails alone: an
+error of any kind is logged, counted, and pushes that row back, and the pass goes on.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from videogen_common.errors import ServiceError
-
 from .flow import GenerationFlow
-from .provider import ProviderUnavailable
+from .metrics import RECOVERY_ACTIONS
+from .provider import PredictionMissing, ProviderUnavailable
 from .records import Generation, ProviderNews
-from .rules import Status
+from .repository import Lease
+from .states import PollVerdict, Status, Step, judge_poll
 
 log = logging.getLogger(__name__)
 
-POLL_BACKOFF_MAX = timedelta(minutes=5)
+# Refunds first: money owed to users is never held up by work that cannot progress.
+STEP_ORDER = (Step.REFUND, Step.CHARGE, Step.SUBMIT, Step.POLL, Step.COPY)
 
 
 @dataclass(frozen=True)
@@ -38,98 +42,109 @@ class Recovery:
         self.flow = flow
         self.repo = flow.repo
         self.config = config
+        self._steps: dict[Step, Callable[[Generation, Lease], Awaitable[None]]] = {
+            Step.REFUND: self._settle, Step.CHARGE: self._charge,
+            Step.SUBMIT: self._find_or_submit, Step.POLL: self._poll, Step.COPY: self._settle,
+        }
 
     async def run_forever(self) -> None:
         while True:
             try:
                 await self.run_once()
-            except Exception:  # one bad pass must not stop recovery for good
+            except Exception:  # the database is down, say: try the next pass
                 log.exception("recovery pass failed")
             await asyncio.sleep(self.config.interval_s)
 
     async def run_once(self) -> int:
         """One pass over every kind of unfinished work; returns how many rows it took."""
-        n, c = self.config.batch_max, self.config
-        steps = (
-            ("status = 'queued' AND charge = 'pending'", self._charge),
-            ("status IN ('queued', 'starting', 'processing') AND charge = 'charged'"
-             " AND prediction_id IS NULL", self._find_or_submit),
-            ("status IN ('starting', 'processing') AND prediction_id IS NOT NULL"
-             " AND (next_poll_at <= now() OR created_at < now() - :age)", self._poll),
-            ("(charge IN ('pending', 'charged') AND status IN ('failed', 'canceled',"
-             " 'timed_out')) OR (status = 'succeeded' AND video_url IS NULL)", self._settle),
-        )
         taken = 0
-        for condition, step in steps:
-            for gen in await self.repo.claim(condition, n, age=c.age_max):
+        for step in STEP_ORDER:
+            worked: list[str] = []
+            for _ in range(self.config.batch_max):
+                claimed = await self.repo.claim_next(step, worked)
+                if claimed is None:
+                    break
                 taken += 1
-                try:
-                    await step(gen)
-                except ServiceError as error:
-                    log.warning("recovery step postponed",
-                                extra={"generation": gen.id, "error": error.message})
-                finally:
-                    await self.repo.update(gen.id, "lease_until = NULL")
+                worked.append(claimed[0].id)
+                await self._work(step, *claimed)
         return taken
 
-    def _too_old_to_start(self, gen: Generation) -> bool:
-        return datetime.now(timezone.utc) - gen.created_at > self.config.submit_within
-
-    async def _charge(self, gen: Generation) -> None:
-        if self._too_old_to_start(gen):
-            await self._fail(gen, "not started in time")
-            return
-        await self.flow.charge_and_submit(gen)
-
-    async def _find_or_submit(self, gen: Generation) -> None:
+    async def _work(self, step: Step, gen: Generation, lease: Lease) -> None:
+        failed = False
         try:
-            found = await self.flow.provider.find_by_webhook(self.flow.webhook_url(gen.id))
-        except ProviderUnavailable:
-            return  # try again on the next pass
-        if found is not None:
-            await self.flow.store_prediction(gen, found)
-        elif self._too_old_to_start(gen):
-            await self._fail(gen, "not submitted in time")
+            await self._steps[step](gen, lease)
+        except Exception as error:  # each row fails alone; the pass goes on
+            failed = True
+            RECOVERY_ACTIONS.labels(step.value, "error").inc()
+            log.warning("recovery step failed; the row is retried later",
+                        extra={"generation": gen.id, "step": step.value,
+                               "error": f"{type(error).__name__}: {error}"[:500]})
         else:
-            await self.flow.submit(gen)
-
-    async def _poll(self, gen: Generation) -> None:
-        if datetime.now(timezone.utc) - gen.created_at > self.config.age_max:
-            await self._time_out(gen)
-            return
+            RECOVERY_ACTIONS.labels(step.value, "ok").inc()
         try:
-            data = await self.flow.provider.get(gen.prediction_id or "")
-        except ProviderUnavailable:
-            await self._back_off(gen)
-            return
-        _, changed = await self.flow.apply_news(gen, ProviderNews.from_json(data))
-        if not changed:
-            await self._back_off(gen)
+            await self.repo.release(lease, failed=failed,
+                                    backoff_base=timedelta(seconds=self.config.interval_s))
+        except Exception:  # the lease simply runs out
+            log.warning("lease release failed", extra={"generation": gen.id})
 
-    async def _back_off(self, gen: Generation) -> None:
-        # No news: poll less and less often, up to a bound, until the age limit.
-        await self.repo.update(
-            gen.id, "poll_attempts = poll_attempts + 1, next_poll_at = now() + least("
-            ":base * power(2, poll_attempts), :cap)",
-            base=self.config.poll_after, cap=POLL_BACKOFF_MAX)
+    def _age(self, gen: Generation) -> timedelta:
+        return datetime.now(timezone.utc) - gen.created_at
+
+    async def _charge(self, gen: Generation, lease: Lease) -> None:
+        if self._age(gen) > self.config.submit_within:
+            await self._end(gen, Status.FAILED, "not started in time")
+            return
+        await self.flow.charge_and_submit(gen, lease)
+
+    async def _find_or_submit(self, gen: Generation, lease: Lease) -> None:
+        """The job may exist already (a crash after submitting, an answer lost): look
+        first. Only a lookup that answered may lead to a new create."""
+        found = await self.flow.provider.find_by_webhook(self.flow.webhook_url(gen.id),
+                                                         gen.created_at)
+        if found:
+            await self.flow.adopt_found(gen, found)
+        elif self._age(gen) > self.config.submit_within:
+            await self._end(gen, Status.FAILED, "not submitted in time")
+        else:
+            await self.flow.submit(gen, lease)
+
+    async def _poll(self, gen: Generation, lease: Lease) -> None:
+        assert gen.prediction_id
+        news, missing = None, False
+        try:
+            news = ProviderNews.from_json(await self.flow.provider.get(gen.prediction_id))
+        except PredictionMissing:
+            missing = True
+        except ProviderUnavailable as error:
+            log.info("poll failed", extra={"generation": gen.id, "error": str(error)})
+        verdict = judge_poll(gen, news, missing=missing, age=self._age(gen),
+                             age_max=self.config.age_max)
+        if verdict is PollVerdict.APPLY:
+            assert news is not None
+            await self.flow.apply_news(gen, news)
+        elif verdict is PollVerdict.BACK_OFF:
+            await self.repo.back_off_poll(gen.id, self.config.poll_after, missing)
+        elif verdict is PollVerdict.LOST:
+            await self._end(gen, Status.FAILED, "the provider no longer knows this job")
+        else:
+            await self._time_out(gen)
 
     async def _time_out(self, gen: Generation) -> None:
+        assert gen.prediction_id
+        answer = None
         try:
-            await self.flow.provider.cancel(gen.prediction_id or "")
+            answer = await self.flow.provider.cancel(gen.prediction_id)
         except ProviderUnavailable:
             log.warning("cancel at timeout failed", extra={"generation": gen.id})
-        ended = await self.repo.update(
-            gen.id, "status = 'timed_out', error = 'no result in time', completed_at = now()",
-            "status IN ('queued', 'starting', 'processing')")
+        if answer is not None and answer.get("status") == "succeeded":
+            await self.flow.apply_news(gen, ProviderNews.from_json(answer))  # it made it
+            return
+        await self._end(gen, Status.TIMED_OUT, "no result in time")
+
+    async def _end(self, gen: Generation, status: Status, why: str) -> None:
+        ended = await self.repo.end(gen.id, status, why)
         if ended is not None:
             await self.flow.settle(ended)
 
-    async def _fail(self, gen: Generation, why: str) -> None:
-        ended = await self.repo.update(
-            gen.id, "status = :s, error = :e, completed_at = now()",
-            "status IN ('queued', 'starting', 'processing')", s=Status.FAILED.value, e=why)
-        if ended is not None:
-            await self.flow.settle(ended)
-
-    async def _settle(self, gen: Generation) -> None:
+    async def _settle(self, gen: Generation, lease: Lease) -> None:
         await self.flow.settle(gen)

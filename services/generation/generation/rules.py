@@ -1,7 +1,6 @@
-"""Request checks, the state machine and progress. Standard library only."""
+"""What a generation request may ask for. Standard library only."""
 from __future__ import annotations
 
-import enum
 import re
 import uuid
 from dataclasses import dataclass
@@ -18,62 +17,9 @@ SEED_MIN, SEED_MAX = 0, 2**31 - 1
 IMAGE_BYTES_MAX = 10 * 1024 * 1024
 IMAGE_URL_LENGTH_MAX = 2048
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
-
-
-class Status(str, enum.Enum):
-    QUEUED = "queued"
-    STARTING = "starting"
-    PROCESSING = "processing"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELED = "canceled"
-    TIMED_OUT = "timed_out"
-    REJECTED = "rejected"
-
-    @property
-    def terminal(self) -> bool:
-        return self in TERMINAL
-
-    @property
-    def refundable(self) -> bool:
-        """Terminal states whose charge goes back to the user."""
-        return self in (Status.FAILED, Status.CANCELED, Status.TIMED_OUT)
-
-
-TERMINAL = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELED, Status.TIMED_OUT,
-                      Status.REJECTED})
-_RANK = {Status.QUEUED: 0, Status.STARTING: 1, Status.PROCESSING: 2}
-
-# Replicate's statuses; "aborted" exists in the API though the client's model omits it.
-PROVIDER_STATUS = {
-    "starting": Status.STARTING,
-    "processing": Status.PROCESSING,
-    "succeeded": Status.SUCCEEDED,
-    "failed": Status.FAILED,
-    "canceled": Status.CANCELED,
-    "aborted": Status.FAILED,
-}
-
-
-def may_move(current: Status, new: Status) -> bool:
-    """Forward only: queued → starting → processing → one terminal state, never back."""
-    if current.terminal:
-        return False
-    if new.terminal:
-        return True
-    return _RANK[new] > _RANK[current]
-
-
-_PERCENT = re.compile(r"(\d{1,3})%\|")
-
-
-def progress_from_logs(logs: str, previous: int, status: Status) -> int:
-    """The last tqdm percentage in the logs; never backwards; 100 only on success."""
-    if status is Status.SUCCEEDED:
-        return 100
-    found = [int(p) for p in _PERCENT.findall(logs or "") if int(p) <= 100]
-    latest = min(found[-1], 99) if found else 0
-    return max(previous, latest)
+# NUL cannot be stored in PostgreSQL text; other control characters have no place in a
+# prompt or a URL either (tab, newline and carriage return are allowed in prompts).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def image_type(data: bytes) -> str | None:
@@ -109,10 +55,14 @@ def check_request(request: Request, catalog: Catalog,
     found: list[FieldViolation] = []
     prompt = request.prompt.strip()
     negative = request.negative_prompt.strip()
-    if not PROMPT_LENGTH_MIN <= len(prompt) <= PROMPT_LENGTH_MAX:
+    if _CONTROL.search(prompt):
+        found.append(FieldViolation("prompt", "must not contain control characters"))
+    elif not PROMPT_LENGTH_MIN <= len(prompt) <= PROMPT_LENGTH_MAX:
         found.append(FieldViolation(
             "prompt", f"must be {PROMPT_LENGTH_MIN} to {PROMPT_LENGTH_MAX} characters"))
-    if len(negative) > NEGATIVE_PROMPT_LENGTH_MAX:
+    if _CONTROL.search(negative):
+        found.append(FieldViolation("negative_prompt", "must not contain control characters"))
+    elif len(negative) > NEGATIVE_PROMPT_LENGTH_MAX:
         found.append(FieldViolation(
             "negative_prompt", f"must be at most {NEGATIVE_PROMPT_LENGTH_MAX} characters"))
     if not DURATION_S_MIN <= request.duration_s <= DURATION_S_MAX:
@@ -160,6 +110,10 @@ def _check_image(request: Request, task: Task, found: list[FieldViolation],
             found.append(FieldViolation("image", "must be a PNG, JPEG or WebP image"))
     else:
         url = request.image_url or ""
+        if _CONTROL.search(url) or any(c.isspace() for c in url):
+            found.append(FieldViolation("image_url", "must not contain control characters "
+                                                     "or spaces"))
+            return
         if own_url_prefix and url.startswith(own_url_prefix + "/"):
             return
         try:

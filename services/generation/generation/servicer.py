@@ -19,11 +19,12 @@ from . import rules
 from .catalog import Catalog
 from .flow import GenerationFlow
 from .records import Generation
+from .states import Charge, Status
 
 SERVICE = "generation"
 PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX = 50, 100
 PAGE_KIND = "g"
-STATUS_TO_PB = {s: getattr(pb, f"STATUS_{s.name}") for s in rules.Status}
+STATUS_TO_PB = {s: getattr(pb, f"STATUS_{s.name}") for s in Status}
 USER_RPCS = frozenset({"CreateGeneration", "GetGeneration", "ListGenerations",
                        "CancelGeneration", "RetryGeneration", "WatchGenerations"})
 RPC_CALLERS = {
@@ -41,7 +42,7 @@ def generation_pb(gen: Generation) -> pb.Generation:
         progress=gen.progress, price=gen.price, video_url=gen.video_url or "",
         error=gen.error or "", logs=gen.logs, retry_of=gen.retry_of or "",
         created_at=timestamp(gen.created_at), completed_at=timestamp(gen.completed_at),
-        refunded=gen.charge == "refunded",
+        refunded=gen.charge is Charge.REFUNDED,
     )
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from videogen_common.settings import ServiceSettings
 
@@ -23,7 +23,12 @@ class GenerationSettings(ServiceSettings):
     replicate_api_token: str = Field(min_length=1)
     replicate_base_url: str = "https://api.replicate.com"
     generation_replicate_timeout_s: float = Field(15.0, gt=0)
+    # Attempts of one create in a row, repeated only after answers that say nothing was
+    # recorded (unreachable, 429).
     generation_replicate_create_attempts: int = Field(4, ge=1, le=10)
+    # After a create whose answer was lost and whose job a lookup did not find: how long
+    # to wait for it to land before looking again and, only then, creating another.
+    generation_create_settle_s: float = Field(30.0, gt=0)
     # Where Replicate sends webhooks: the webhook gateway's public base URL.
     webhook_public_url: str = Field(pattern=r"^https?://")
     generation_media_dir: Path = Path(".data/media")
@@ -40,14 +45,16 @@ class GenerationSettings(ServiceSettings):
     generation_db_pool_size: int = Field(8, ge=1)
     # How often health checks the database (NOT_SERVING while it cannot answer).
     generation_health_interval_s: float = Field(2.0, gt=0)
-    # A step of the flow owns its generation this long; then recovery may take over.
+    # A step of the flow owns its generation this long (renewed before each create at the
+    # provider); then recovery may take over. More than twice the Replicate timeout.
     generation_lease_s: float = Field(60.0, gt=0)
     # Without news for this long, the poller asks Replicate (then backs off).
     generation_poll_after_s: float = Field(30.0, gt=0)
     generation_recovery_interval_s: float = Field(5.0, gt=0)
     generation_recovery_batch_max: int = Field(50, ge=1)
     generation_submit_within_s: float = Field(600.0, gt=0)
-    # Older than this and still running: canceled at Replicate, timed_out, refunded.
+    # Older than this and still running (the provider is asked first): canceled at
+    # Replicate, timed_out, refunded.
     generation_age_max_s: float = Field(1800.0, gt=0)
     # Tests only: named points where the process dies (faults.POINTS).
     generation_faults: str = ""
@@ -60,6 +67,17 @@ class GenerationSettings(ServiceSettings):
         if unknown:
             raise ValueError(f"unknown fault points {sorted(unknown)}; known: {POINTS}")
         return value
+
+    @model_validator(mode="after")
+    def _leases_outlast_one_provider_call(self) -> "GenerationSettings":
+        # A submit renews its lease before each create and each create has this deadline,
+        # followed by at most one lookup with the same deadline: a shorter lease would let
+        # another replica submit while the first create may still land.
+        if self.generation_lease_s <= 2 * self.generation_replicate_timeout_s:
+            raise ValueError(
+                f"GENERATION_LEASE_S ({self.generation_lease_s}) must be more than twice "
+                f"GENERATION_REPLICATE_TIMEOUT_S ({self.generation_replicate_timeout_s})")
+        return self
 
     @field_validator("webhook_public_url", "generation_media_base_url")
     @classmethod

@@ -31,10 +31,14 @@ class LocalStorage:
     def _write_atomically(self, relative: str, chunks) -> None:
         target = self.directory / relative
         partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
-        with open(partial, "wb") as out:
-            for chunk in chunks:
-                out.write(chunk)
-        os.replace(partial, target)  # readers never see half a file
+        try:
+            with open(partial, "wb") as out:
+                for chunk in chunks:
+                    out.write(chunk)
+            os.replace(partial, target)  # readers never see half a file
+        except OSError as error:  # a full disk, a missing mount
+            partial.unlink(missing_ok=True)
+            raise StorageError(f"writing {relative}: {error}") from None
 
     async def save_image(self, generation_id: str, data: bytes, content_type: str) -> str:
         relative = f"inputs/{generation_id}.{EXTENSIONS[content_type]}"
@@ -67,6 +71,7 @@ async def download(source_url: str, timeout_s: float) -> list[bytes]:
                     if size > OUTPUT_BYTES_MAX:
                         raise StorageError("output larger than the limit")
                     chunks.append(chunk)
-    except httpx.HTTPError as error:
-        raise StorageError(f"downloading the output: {error}") from None
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as error:
+        # ValueError and InvalidURL: an output URL that is not one (a provider's bug).
+        raise StorageError(f"downloading the output: {type(error).__name__}") from None
     return chunks

@@ -7,8 +7,8 @@ import logging
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from videogen.credits.v1 import credits_pb2, credits_pb2_grpc
-from videogen.generation.v1 import generation_pb2, generation_pb2_grpc
+from videogen.credits.v1 import credits_pb2_grpc
+from videogen.generation.v1 import generation_pb2_grpc
 from videogen_common.caller_auth import AuthedStub
 from videogen_common.db import libpq_url, open_pool
 from videogen_common.grpc_client import open_channel
@@ -21,8 +21,6 @@ from .sources import PurchaseAction, ReplicateAction, stripe_verifier
 from .verify import Verifier
 
 log = logging.getLogger(__name__)
-GENERATION_SERVICE = generation_pb2.DESCRIPTOR.services_by_name["GenerationService"].full_name
-CREDITS_SERVICE = credits_pb2.DESCRIPTOR.services_by_name["CreditsService"].full_name
 READINESS_TIMEOUT_S = 1.0
 
 
@@ -46,8 +44,8 @@ def _standard(secrets: list[str]) -> Verifier | None:
 
 async def start(settings: WebhookGatewaySettings) -> HttpApp:
     s = settings
-    generation_channel = open_channel(s.generation_address, [GENERATION_SERVICE])
-    credits_channel = open_channel(s.credits_address, [CREDITS_SERVICE])
+    generation_channel = open_channel(s.generation_address)
+    credits_channel = open_channel(s.credits_address)
     generation = AuthedStub(generation_pb2_grpc.GenerationServiceStub(generation_channel),
                             s.webhook_gateway_generation_token)
     credits = AuthedStub(credits_pb2_grpc.CreditsServiceStub(credits_channel),

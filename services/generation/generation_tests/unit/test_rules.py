@@ -5,10 +5,8 @@ import pytest
 
 from generation.catalog import Catalog, frames_for, provider_input
 from generation.records import Generation, ProviderNews
-from generation.rules import (
-    Request, Status, check_request, image_type, may_move, progress_from_logs,
-)
-from generation.transitions import changes_from_news
+from generation.rules import Request, check_request, image_type
+from generation.states import Charge, Status, changes_from_news, may_move, progress_from_logs
 from videogen_common.errors import InvalidArgument
 
 CATALOG = Catalog()
@@ -107,7 +105,7 @@ def test_progress_comes_from_tqdm_logs_and_never_goes_back():
 
 def generation(status=Status.STARTING, progress=0, logs="") -> Generation:
     return Generation("g1", USER, "t2v-14B", "480p", "p", "", 5, None, None, "m", {}, 10,
-                      status, progress, "charged", "p1", None, None, None, logs, None,
+                      status, progress, Charge.CHARGED, "p1", None, None, None, logs, None,
                       datetime.now(timezone.utc), None, 1)
 
 
