@@ -239,7 +239,7 @@ async def api(stack, tmp_path, api_settings_overrides):
     values.update(api_settings_overrides)
     app = await start_api(ApiGatewaySettings(_env_file=None, **values))
     session = aiohttp.ClientSession(base_url=app.base_url)
-    yield Api(app, session)
+    yield Api(app, session, values)
     await session.close()
     await app.stop()
 
@@ -248,6 +248,7 @@ async def api(stack, tmp_path, api_settings_overrides):
 class Api:
     app: object
     session: object
+    settings: dict  # what it was started with (to start another replica like it)
 
     @staticmethod
     def auth(user_id: str, **claims) -> dict:

@@ -71,3 +71,80 @@ async def test_events_refuse_a_bad_or_missing_token(api):
     for path in ("/api/events", "/api/events?token=forged"):
         async with api.session.get(path) as response:
             assert response.status == 401
+
+
+def _ids(events) -> list[tuple[int, int]]:
+    pairs = []
+    for event in events:
+        if event.get("id"):
+            entry, _, log = event["id"].partition("-")
+            pairs.append((int(entry), int(log)))
+    return pairs
+
+
+def _strictly_forward(pairs) -> bool:
+    return all(a[0] <= b[0] and a[1] <= b[1] and a != b for a, b in zip(pairs, pairs[1:]))
+
+
+async def test_a_reconnect_gets_every_missed_event_in_order_from_any_replica(api, stack):
+    """The client leaves mid-generation and comes back, to another gateway replica,
+    after the generation finished: it gets the progress and the final state it missed,
+    in order, and no event id twice."""
+    import aiohttp
+
+    from api_gateway.main import start as start_api
+    from api_gateway.settings import ApiGatewaySettings
+
+    stack.emulator.update_config({"paused": True})
+    user = str(uuid.uuid4())
+    headers = api.auth(user)
+    async with api.session.get("/api/events", headers=headers) as response:
+        first = await read_events(response, lambda e: any(x["event"] == "balance" for x in e))
+        _, created, _ = await api.call("POST", "/api/generation/text-to-video", user,
+                                       json={"prompt": PROMPT, "resolution": "480p"})
+        first += await read_events(response, lambda e: any(
+            x["event"] == "generation" and x.get("id") for x in e))
+    last_id = [e["id"] for e in first if e.get("id")][-1]
+    stack.emulator.update_config({"paused": False})
+    for _ in range(300):
+        _, status, _ = await api.call("GET", f"/api/generation/status/{created['id']}", user)
+        if status["status"] == "completed" and status["video_url"]:
+            break
+        await asyncio.sleep(0.05)
+    other = await start_api(ApiGatewaySettings(
+        _env_file=None, **{k: v for k, v in api.settings.items()}))
+    try:
+        async with aiohttp.ClientSession(base_url=other.base_url) as session:
+            async with session.get("/api/events", headers={**headers,
+                                                           "Last-Event-ID": last_id}) as again:
+                missed = await read_events(again, lambda e: any(
+                    x["event"] == "generation" and x["data"]["status"] == "completed"
+                    and x["data"]["video_url"] for x in e))
+    finally:
+        await other.stop()
+    progress = [e["data"]["progress"] for e in missed if e["event"] == "generation"]
+    assert progress == sorted(progress) and progress[-1] == 100 and len(progress) >= 2
+    sent = _ids(first) + _ids(missed)
+    assert _strictly_forward(sent), sent
+    assert len(set(sent)) == len(sent)
+
+
+async def test_a_client_that_leaves_is_not_an_error(api, caplog):
+    import logging
+
+    from prometheus_client import REGISTRY
+
+    def errors() -> float:
+        return REGISTRY.get_sample_value("http_requests_total", {
+            "method": "GET", "route": "/api/events", "status": "500"}) or 0.0
+
+    before = errors()
+    user = str(uuid.uuid4())
+    caplog.set_level(logging.INFO)
+    for _ in range(3):
+        async with api.session.get("/api/events", headers=api.auth(user)) as response:
+            await read_events(response, lambda e: any(x["event"] == "balance" for x in e))
+            response.connection.transport.abort()  # gone without a goodbye
+    await asyncio.sleep(0.5)
+    assert errors() == before
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -94,14 +94,18 @@ async def test_watch_streams_progress_and_the_final_state(
     stream = stack.generation_api.WatchGenerations(gpb.WatchGenerationsRequest(user_id=user))
     await asyncio.sleep(0.2)  # the subscription is in place before anything happens
     gen = (await stack.generation_api.CreateGeneration(t2v_request(user, "k"))).generation
-    seen = []
+    seen, positions = [], []
     async with asyncio.timeout(15):
         async for update in stream:
+            positions.append(update.event_id)
+            if not update.HasField("generation"):
+                continue  # the first message only names the position
             assert update.generation.id == gen.id
             seen.append((update.generation.status, update.generation.progress))
             if update.generation.video_url:
                 break
     stream.cancel()
+    assert positions == sorted(set(positions))  # an ordered log, each event once
     progress = [p for _, p in seen]
     assert progress == sorted(progress) and seen[-1] == (gpb.STATUS_SUCCEEDED, 100)
     assert any(s == gpb.STATUS_PROCESSING and 0 < p < 100 for s, p in seen)

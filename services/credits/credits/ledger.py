@@ -165,6 +165,10 @@ class Ledger:
             return entries, ""
         return entries[:size], wire.encode_page_token(PAGE_KIND, entries[size - 1].id)
 
+    async def entries_after(self, user_id: str, after_id: int, limit: int) -> list[Entry]:
+        """The user's entries after ``after_id``, oldest first (for watchers resuming)."""
+        return await self._repo.entries_after(user_id, after_id, limit)
+
     async def set_plan(self, user_id: str, plan: str) -> Account:
         found: list[FieldViolation] = []
         user_id = self._user(user_id, found)

@@ -122,6 +122,14 @@ class LedgerRepository:
         async with self.engine.connect() as conn:
             return [_entry(r) for r in (await conn.execute(query, params)).all()]
 
+    async def entries_after(self, user_id: str, after_id: int, limit: int) -> list[Entry]:
+        query = text(f"SELECT {_ENTRY_COLUMNS} FROM credits.entries WHERE user_id = :u"
+                     " AND id > :after ORDER BY id LIMIT :n")
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query, {"u": user_id, "after": after_id,
+                                               "n": limit})).all()
+        return [_entry(r) for r in rows]
+
     async def reconcile(self, user_id: str | None) -> tuple[int, list[Drift]]:
         """Balance vs Σ entries and the balance_after chain, in one consistent snapshot."""
         query = text(

@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 SERVICE = "credits"
 # A watcher waits this long for the LISTEN connection before giving up.
 LISTEN_WAIT_S = 5.0
+# A watcher resuming after more missed changes than this gets a snapshot instead.
+REPLAY_MAX = 500
+_REPLAY, _SNAPSHOT = object(), object()
 
 KIND_TO_PB = {
     Kind.SIGNUP_GRANT: pb.ENTRY_KIND_SIGNUP_GRANT,
@@ -143,31 +146,47 @@ class CreditsServicer(pb_grpc.CreditsServiceServicer):
         user_id = account.user_id
         queue = self._feed.subscribe(user_id)
         try:
-            await asyncio.wait_for(self._feed.listening.wait(), LISTEN_WAIT_S)
-        except asyncio.TimeoutError:
-            await context.abort(grpc.StatusCode.UNAVAILABLE, "balance feed is not connected")
-        try:
-            # Read again after subscribing, so no change falls between the two; the
-            # notifications already reflected in it are skipped by entry id.
-            account = await self._ledger.get_account(user_id)
-            seen = account.last_entry_id
-            yield self._snapshot_pb(account)
+            try:
+                await asyncio.wait_for(self._feed.listening.wait(), LISTEN_WAIT_S)
+            except asyncio.TimeoutError:
+                await context.abort(grpc.StatusCode.UNAVAILABLE,
+                                    "balance feed is not connected")
+            seen = max(0, request.after_entry_id)
+            step = _REPLAY if seen else _SNAPSHOT
+            change = None
             while True:
-                change = await queue.get()
-                if change is RESYNC:
+                if step is _REPLAY:
+                    # Resuming, or the feed reconnected: whatever came after ``seen``, in
+                    # order, read from the ledger itself (or a snapshot if that is a lot).
+                    missed = await self._ledger.entries_after(user_id, seen, REPLAY_MAX + 1)
+                    if len(missed) > REPLAY_MAX:
+                        step = _SNAPSHOT
+                        continue
+                    for entry in missed:
+                        seen = entry.id
+                        yield self._change_pb(account, entry.id, entry.balance_after,
+                                              entry.kind, entry.amount)
+                elif step is _SNAPSHOT:
+                    # Read after subscribing, so no change falls between the two; the
+                    # notifications already reflected in it are skipped by entry id.
                     account = await self._ledger.get_account(user_id)
                     seen = account.last_entry_id
                     yield self._snapshot_pb(account)
                 elif change.entry_id > seen:
                     seen = change.entry_id
-                    yield pb.WatchBalanceResponse(
-                        user_id=user_id, balance=change.balance,
-                        low_balance=self._ledger.is_low(change.balance, account.unlimited),
-                        entry_id=change.entry_id, kind=KIND_TO_PB[change.kind],
-                        amount=change.amount,
-                    )
+                    yield self._change_pb(account, change.entry_id, change.balance,
+                                          change.kind, change.amount)
+                change = await queue.get()
+                step = _REPLAY if change is RESYNC else None
         finally:
             self._feed.unsubscribe(user_id, queue)
+
+    def _change_pb(self, account: Account, entry_id: int, balance: int, kind: Kind,
+                   amount: int) -> pb.WatchBalanceResponse:
+        return pb.WatchBalanceResponse(
+            user_id=account.user_id, balance=balance,
+            low_balance=self._ledger.is_low(balance, account.unlimited),
+            entry_id=entry_id, kind=KIND_TO_PB[kind], amount=amount)
 
     def _snapshot_pb(self, account: Account) -> pb.WatchBalanceResponse:
         return pb.WatchBalanceResponse(

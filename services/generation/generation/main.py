@@ -21,6 +21,7 @@ from videogen_common.service_main import run_service
 
 from .catalog import Catalog
 from .credits_client import CreditsClient
+from .events import EventLog, parse_notification
 from .faults import Faults
 from .flow import FlowConfig, GenerationFlow
 from .provider import ReplicateProvider
@@ -33,11 +34,6 @@ from .storage import LocalStorage
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = generation_pb2.DESCRIPTOR.services_by_name["GenerationService"].full_name
-
-
-def _parse_change(payload: str) -> tuple[str, str]:
-    user_id, generation_id = payload.split(",")
-    return user_id, generation_id
 
 
 @dataclass
@@ -99,18 +95,21 @@ def build_flow(settings: GenerationSettings, channel: grpc.aio.Channel) -> Gener
 async def start(settings: GenerationSettings, *, recover: bool = True) -> GenerationApp:
     channel = open_channel(settings.credits_address)
     flow = build_flow(settings, channel)
-    recovery = Recovery(flow, RecoveryConfig(
+    events = EventLog(flow.repo.engine)
+    recovery = Recovery(flow, events, RecoveryConfig(
         interval_s=settings.generation_recovery_interval_s,
         batch_max=settings.generation_recovery_batch_max,
         submit_within=timedelta(seconds=settings.generation_submit_within_s),
         age_max=timedelta(seconds=settings.generation_age_max_s),
         poll_after=timedelta(seconds=settings.generation_poll_after_s),
+        events_keep=timedelta(seconds=settings.generation_events_keep_s),
     ))
-    listener: Listener[str] = Listener(libpq_url(settings.database_url), "generation_changes",
-                                       _parse_change)
+    listener: Listener[int] = Listener(libpq_url(settings.database_url), "generation_changes",
+                                       parse_notification)
     listener.start()
     servicer = GenerationServicer(flow, flow.catalog,
-                                  CallerAuthenticator(settings.generation_caller_tokens), listener)
+                                  CallerAuthenticator(settings.generation_caller_tokens),
+                                  listener, events)
     registration = Registration(
         lambda s: generation_pb2_grpc.add_GenerationServiceServicer_to_server(servicer, s),
         SERVICE_NAME)

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from .events import EventLog
 from .flow import GenerationFlow
 from .metrics import RECOVERY_ACTIONS
 from .provider import PredictionMissing, ProviderUnavailable
@@ -35,11 +36,14 @@ class RecoveryConfig:
     # Running longer than this: cancel at the provider, time out, refund.
     age_max: timedelta
     poll_after: timedelta
+    # Watchers' event log entries older than this are forgotten.
+    events_keep: timedelta = timedelta(days=1)
 
 
 class Recovery:
-    def __init__(self, flow: GenerationFlow, config: RecoveryConfig) -> None:
+    def __init__(self, flow: GenerationFlow, events: EventLog, config: RecoveryConfig) -> None:
         self.flow = flow
+        self.events = events
         self.repo = flow.repo
         self.config = config
         self._steps: dict[Step, Callable[[Generation, Lease], Awaitable[None]]] = {
@@ -67,6 +71,7 @@ class Recovery:
                 taken += 1
                 worked.append(claimed[0].id)
                 await self._work(step, *claimed)
+        await self.events.prune(self.config.events_keep)
         return taken
 
     async def _work(self, step: Step, gen: Generation, lease: Lease) -> None:

@@ -18,12 +18,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from .records import Generation
 from .states import Changes, Charge, Status, Step
 
-_COLUMNS = (
-    "id::text AS id, user_id::text AS user_id, model, resolution, prompt, negative_prompt,"
-    " duration_s, seed, image_url, provider_model, provider_input, price, status, progress,"
-    " charge, prediction_id, output_url, video_url, error, logs, retry_of::text AS retry_of,"
-    " created_at, completed_at, seq, fingerprint, copy_lost, provider_missing"
-)
+_FIELDS = ("id::text AS id", "user_id::text AS user_id", "model", "resolution", "prompt",
+           "negative_prompt", "duration_s", "seed", "image_url", "provider_model",
+           "provider_input", "price", "status", "progress", "charge", "prediction_id",
+           "output_url", "video_url", "error", "logs", "retry_of::text AS retry_of",
+           "created_at", "completed_at", "seq", "fingerprint", "copy_lost",
+           "provider_missing")
+
+
+def columns(alias: str = "") -> str:
+    """The select list of a Generation, its columns qualified by ``alias`` when given."""
+    return ", ".join(f"{alias}.{f}" if alias else f for f in _FIELDS)
+
+
+_COLUMNS = columns()
 _OPEN = "status IN ('queued', 'starting', 'processing')"
 _AVAILABLE = ("(lease_until IS NULL OR lease_until < now())"
               " AND (recover_after IS NULL OR recover_after <= now())")
@@ -51,12 +59,15 @@ class Lease:
     token: str
 
 
-def _generation(row) -> Generation:
-    values = dict(row._mapping)
+def generation_from(values: dict) -> Generation:
     values.pop("created", None)
     values["status"] = Status(values["status"])
     values["charge"] = Charge(values["charge"])
     return Generation(**values)
+
+
+def _generation(row) -> Generation:
+    return generation_from(dict(row._mapping))
 
 
 class GenerationRepository:

@@ -1,22 +1,25 @@
 """gRPC edge of the generation service: authenticate, translate, map errors."""
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 from collections.abc import Awaitable, Callable
+
+import grpc
 
 from videogen.generation.v1 import generation_pb2 as pb
 from videogen.generation.v1 import generation_pb2_grpc as pb_grpc
 from videogen_common import wire
 from videogen_common.caller_auth import CallerAuthenticator, authorize
+from videogen_common.db import is_database_outage
 from videogen_common.errors import FieldViolation, InvalidArgument
 from videogen_common.grpc_edge import serve_rpc
-from videogen_common.pg_listen import RESYNC, Listener
+from videogen_common.pg_listen import Listener
 from videogen_common.wire import timestamp
 
 from . import rules
 from .catalog import Catalog
+from .events import EventLog
 from .flow import GenerationFlow
 from .records import Generation
 from .states import Charge, Status
@@ -56,8 +59,9 @@ def _before_seq(token: str) -> int | None:
 
 class GenerationServicer(pb_grpc.GenerationServiceServicer):
     def __init__(self, flow: GenerationFlow, catalog: Catalog, auth: CallerAuthenticator,
-                 listener: Listener[str]) -> None:
+                 listener: Listener[int], events: EventLog) -> None:
         self._flow, self._catalog, self._auth, self._listener = flow, catalog, auth, listener
+        self._events = events
 
     async def _handle(self, rpc: str, context, work: Callable[[], Awaitable[object]],
                       user_id: str | None = None):
@@ -136,24 +140,22 @@ class GenerationServicer(pb_grpc.GenerationServiceServicer):
         return await self._handle("GetCatalog", context, work)
 
     async def WatchGenerations(self, request, context):
-        async def start():
-            return self._listener.subscribe(request.user_id)
+        async def check():
+            return None
 
-        queue = await self._handle("WatchGenerations", context, start, request.user_id)
+        await self._handle("WatchGenerations", context, check, request.user_id)
         try:
-            await asyncio.wait_for(self._listener.listening.wait(), 5.0)
-            sent: dict[str, tuple] = {}
-            while True:
-                generation_id = await queue.get()
-                ids = list(sent) if generation_id is RESYNC else [generation_id]
-                for gid in ids:
-                    gen = await self._flow.repo.get(gid)
-                    state = (gen.status, gen.progress, gen.video_url, gen.charge) if gen else None
-                    if gen is not None and sent.get(gid) != state:
-                        sent[gid] = state
-                        yield pb.WatchGenerationsResponse(generation=generation_pb(gen))
-        finally:
-            self._listener.unsubscribe(request.user_id, queue)
+            async for event in self._events.watch(self._listener, request.user_id,
+                                                  request.after_event_id):
+                message = pb.WatchGenerationsResponse(event_id=event.event_id,
+                                                      resync=event.resync)
+                if event.generation is not None:
+                    message.generation.CopyFrom(generation_pb(event.generation))
+                yield message
+        except Exception as error:  # the stream ends; the watcher resumes from its position
+            if not (isinstance(error, TimeoutError) or is_database_outage(error)):
+                raise
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "event feed unavailable")
 
 
 def catalog_pb(catalog: Catalog) -> pb.GetCatalogResponse:

@@ -56,6 +56,8 @@ class GenerationSettings(ServiceSettings):
     # Older than this and still running (the provider is asked first): canceled at
     # Replicate, timed_out, refunded.
     generation_age_max_s: float = Field(1800.0, gt=0)
+    # Watchers (SSE) that reconnect get every event they missed within this many seconds.
+    generation_events_keep_s: float = Field(86400.0, gt=0)
     # Tests only: named points where the process dies (faults.POINTS).
     generation_faults: str = ""
     generation_faults_exit: bool = False
