@@ -11,7 +11,7 @@ BUF := .tools/node_modules/.bin/buf
 BUF_VERSION := 1.75.0
 PYTEST_ARGS ?=
 
-.PHONY: run test proto lint migrate bench clean
+.PHONY: run test proto lint migrate bench soak clean
 
 run: $(GEN_STAMP)
 	$(PY) scripts/run_stack.py
@@ -26,6 +26,10 @@ migrate: $(GEN_STAMP)
 
 bench: $(GEN_STAMP)
 	$(PY) bench/credits_bench.py
+
+# SOAK_SECONDS (600) of seeded load and faults, then an audit; SOAK_SEED replays a run.
+soak: $(GEN_STAMP)
+	$(PY) -m soak
 
 lint: $(GEN_STAMP) $(BUF)
 	$(BUF) format --diff --exit-code protos

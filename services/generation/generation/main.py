@@ -102,6 +102,7 @@ async def start(settings: GenerationSettings, *, recover: bool = True) -> Genera
         submit_within=timedelta(seconds=settings.generation_submit_within_s),
         age_max=timedelta(seconds=settings.generation_age_max_s),
         poll_after=timedelta(seconds=settings.generation_poll_after_s),
+        poll_backoff_max=timedelta(seconds=settings.generation_poll_backoff_max_s),
         events_keep=timedelta(seconds=settings.generation_events_keep_s),
     ))
     listener: Listener[int] = Listener(libpq_url(settings.database_url), "generation_changes",

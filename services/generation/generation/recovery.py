@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from videogen_common.db import is_database_outage
+
 from .events import EventLog
 from .flow import GenerationFlow
 from .metrics import RECOVERY_ACTIONS
@@ -36,6 +38,7 @@ class RecoveryConfig:
     # Running longer than this: cancel at the provider, time out, refund.
     age_max: timedelta
     poll_after: timedelta
+    poll_backoff_max: timedelta = timedelta(minutes=5)
     # Watchers' event log entries older than this are forgotten.
     events_keep: timedelta = timedelta(days=1)
 
@@ -55,8 +58,11 @@ class Recovery:
         while True:
             try:
                 await self.run_once()
-            except Exception:  # the database is down, say: try the next pass
-                log.exception("recovery pass failed")
+            except Exception as error:  # try the next pass
+                if is_database_outage(error):
+                    log.warning("recovery pass stopped: database unavailable")
+                else:
+                    log.exception("recovery pass failed")
             await asyncio.sleep(self.config.interval_s)
 
     async def run_once(self) -> int:
@@ -128,7 +134,8 @@ class Recovery:
             assert news is not None
             await self.flow.apply_news(gen, news)
         elif verdict is PollVerdict.BACK_OFF:
-            await self.repo.back_off_poll(gen.id, self.config.poll_after, missing)
+            await self.repo.back_off_poll(gen.id, self.config.poll_after,
+                                          self.config.poll_backoff_max, missing)
         elif verdict is PollVerdict.LOST:
             await self._end(gen, Status.FAILED, "the provider no longer knows this job")
         else:

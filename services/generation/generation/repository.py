@@ -47,7 +47,6 @@ _STEP_CONDITION = {
                " AND next_poll_at <= now()",
     Step.COPY: "status = 'succeeded' AND video_url IS NULL AND NOT copy_lost",
 }
-POLL_BACKOFF_MAX = timedelta(minutes=5)
 RECOVERY_BACKOFF_MAX = timedelta(minutes=5)
 
 
@@ -211,14 +210,14 @@ class GenerationRepository:
             generation_id, "status = :s, error = :e, completed_at = now(),"
             " lease_until = NULL, lease_owner = NULL", _OPEN, s=status.value, e=error[:2000])
 
-    async def back_off_poll(self, generation_id: str, base: timedelta,
+    async def back_off_poll(self, generation_id: str, base: timedelta, cap: timedelta,
                             missing: bool) -> None:
         """No news: poll less and less often, up to a bound, until the age limit."""
         await self._update(
             generation_id, "poll_attempts = poll_attempts + 1, next_poll_at = now() + least("
             ":base * power(2, least(poll_attempts, 20)), :cap), provider_missing = CASE WHEN"
             " :missing THEN provider_missing + 1 ELSE 0 END", _OPEN,
-            base=base, cap=POLL_BACKOFF_MAX, missing=missing)
+            base=base, cap=cap, missing=missing)
 
     # ------------------------------------------------------------------ our copy
 

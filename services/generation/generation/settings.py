@@ -50,6 +50,8 @@ class GenerationSettings(ServiceSettings):
     generation_lease_s: float = Field(60.0, gt=0)
     # Without news for this long, the poller asks Replicate (then backs off).
     generation_poll_after_s: float = Field(30.0, gt=0)
+    # The longest wait between two polls of one job (they back off up to this).
+    generation_poll_backoff_max_s: float = Field(300.0, gt=0)
     generation_recovery_interval_s: float = Field(5.0, gt=0)
     generation_recovery_batch_max: int = Field(50, ge=1)
     generation_submit_within_s: float = Field(600.0, gt=0)

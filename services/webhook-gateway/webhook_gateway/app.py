@@ -16,6 +16,7 @@ import grpc
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
+from videogen_common.db import is_database_outage
 from videogen_common.grpc_status import parse_rpc_error
 
 from .deliveries import Deliveries
@@ -72,6 +73,17 @@ class Endpoint:
         except NotAuthentic as error:
             return self.refuse(401, "signature", str(error))
         VERIFIED.labels(self.source).inc()
+        try:
+            return await self._process(request, body, event_id, data)
+        except Exception as error:
+            if not is_database_outage(error):
+                raise
+            # Nothing is lost: the sender retries, and every effect downstream is keyed.
+            log.warning("deliveries store unavailable", extra={"source": self.source})
+            return self.refuse(503, "database", "try again later")
+
+    async def _process(self, request: web.Request, body: bytes, event_id: str,
+                       data: dict) -> web.Response:
         if await self.deliveries.seen(self.source, event_id):
             OUTCOMES.labels(self.source, "duplicate").inc()
             return web.json_response({"status": "ok", "duplicate": True})

@@ -59,5 +59,10 @@ class TcpProxy:
             writer.transport.abort()
         self._writers.clear()
 
+    @property
+    def is_cut(self) -> bool:
+        return self._server is None
+
     async def restore(self) -> None:
-        await self.start()
+        if self._server is None:
+            await self.start()
