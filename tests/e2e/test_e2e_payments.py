@@ -10,12 +10,18 @@ from standardwebhooks import Webhook
 from stripe import WebhookSignature
 
 
+PRICES = {"credits_100": 500, "credits_500": 2000, "credits_2000": 6000}
+
+
 def stripe_event(event_type: str, session_id: str, user: str, package: str = "credits_500",
-                 paid: str = "paid") -> bytes:
+                 paid: str = "paid", amount: int | None = None, currency: str = "usd") -> bytes:
     return json.dumps({
         "id": f"evt_{secrets.token_hex(8)}", "object": "event", "type": event_type,
-        "data": {"object": {"id": session_id, "object": "checkout.session",
+        "data": {"object": {"id": session_id, "object": "checkout.session", "mode": "payment",
                             "client_reference_id": user, "payment_status": paid,
+                            "payment_intent": f"pi_{session_id}",
+                            "amount_total": PRICES.get(package, 100) if amount is None
+                            else amount, "currency": currency,
                             "metadata": {"package": package}}},
     }).encode()
 
@@ -42,7 +48,7 @@ async def test_a_paid_checkout_adds_the_package_once(stack, funded_user, ledger,
         status, payload = await post(url, body, stripe_headers(payment_secrets["stripe"], body))
         assert status == 200, payload
     balance, entries = await ledger(user)
-    purchases = [e for e in entries if e.reference == "cs_test_1"]
+    purchases = [e for e in entries if e.reference == "pi_cs_test_1"]
     assert balance == 600 and len(purchases) == 1 and purchases[0].actor == "stripe"
 
 
@@ -86,7 +92,8 @@ async def test_dodo_payment_succeeded_adds_credits_once(stack, funded_user, ledg
                                                         payment_secrets):
     user = await funded_user(100)
     body = json.dumps({"type": "payment.succeeded", "business_id": "biz_1",
-                       "data": {"payment_id": "pay_123",
+                       "data": {"payment_id": "pay_123", "total_amount": 6000,
+                                "currency": "USD",
                                 "metadata": {"user_id": user, "package": "credits_2000"}}})
     webhook = Webhook(payment_secrets["dodo"])
     url = f"{stack.gateway_app.base_url}/api/webhooks/dodo"

@@ -128,11 +128,12 @@ async def test_a_short_credits_outage_delays_the_charge_and_never_fails(
         assert (gen.status, gen.refunded) == (gpb.STATUS_QUEUED, False)
         assert jobs_of(gen.id) == []  # nothing runs unpaid
         await proxy.restore()
-        final = await _finished(stack, user, gen.id, wait_for, gpb.STATUS_SUCCEEDED)
+        await _finished(stack, user, gen.id, wait_for, gpb.STATUS_SUCCEEDED)
+        final = await wait_for(lambda: _has_video(stack, user, gen.id))
     finally:
         await replica.stop(0)
         await proxy.cut()
-    assert final.video_url and len(jobs_of(gen.id)) == 1
+    assert final and len(jobs_of(gen.id)) == 1
     balance, entries = await ledger(user)
     assert balance == 90 and len(_kinds(entries, cpb.ENTRY_KIND_USAGE)) == 1
 

@@ -20,6 +20,7 @@ import jwt
 from stripe import WebhookSignature
 
 PACKAGES = {"credits_100": 100, "credits_500": 500, "credits_2000": 2000}
+PRICES = {"credits_100": 500, "credits_500": 2000, "credits_2000": 6000}  # cents
 PROMPTS = ("a red fox running through fresh snow", "a lighthouse at dusk, waves crashing",
            "a paper boat drifting down a rainy street", "an old train crossing a bridge")
 MARKERS = ("", "", "", "", "", " [slow]", " [fail]", " [abort]", " [cancel]")
@@ -166,7 +167,11 @@ class Workload:
         payment = f"cs_soak_{tag}_{rng.getrandbits(32):08x}"
         body = json.dumps({"id": f"evt_{payment}", "object": "event",
                            "type": "checkout.session.completed",
-                           "data": {"object": {"id": payment, "object": "checkout.session",
+                           "data": {"object": {"id": f"cs_{payment}",
+                                               "object": "checkout.session",
+                                               "mode": "payment", "payment_intent": payment,
+                                               "amount_total": PRICES[package],
+                                               "currency": "usd",
                                                "client_reference_id": user,
                                                "payment_status": "paid",
                                                "metadata": {"package": package}}}}).encode()

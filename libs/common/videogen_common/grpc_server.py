@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,8 +102,11 @@ async def wait_for_termination_signal() -> None:
 
 async def follow_database(engine, health_servicer: health.aio.HealthServicer,
                           names: Sequence[str], interval_s: float,
-                          query_timeout_s: float = 2.0) -> None:
-    """Health follows the database: NOT_SERVING while it cannot answer a query."""
+                          query_timeout_s: float = 2.0,
+                          on_first_contact: Callable[[], Awaitable[None]] | None = None,
+                          ) -> None:
+    """Health follows the database: NOT_SERVING while it cannot answer a query (and,
+    with ``on_first_contact``, until that has run once without failing)."""
     from sqlalchemy import text
 
     serving = None
@@ -112,6 +115,9 @@ async def follow_database(engine, health_servicer: health.aio.HealthServicer,
             async with asyncio.timeout(query_timeout_s):
                 async with engine.connect() as conn:
                     await conn.execute(text("SELECT 1"))
+            if on_first_contact is not None:
+                await on_first_contact()
+                on_first_contact = None
             ok = True
         except Exception as exc:  # any failure to reach the database means not serving
             ok = False

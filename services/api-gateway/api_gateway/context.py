@@ -35,7 +35,6 @@ class Context:
     timeout_s: float
     generation_limit: str
     limit_storage_uri: str
-    packages: dict[str, int]
     ping_s: float
     _known: OrderedDict = field(default_factory=OrderedDict)
 

@@ -33,7 +33,6 @@ async def start(settings: ApiGatewaySettings) -> HttpApp:
         timeout_s=s.api_gateway_upstream_timeout_s,
         generation_limit=s.api_gateway_generation_rate_limit,
         limit_storage_uri=s.api_gateway_rate_limit_storage,
-        packages=s.credit_packages,
         ping_s=s.api_gateway_sse_ping_s,
     )
     app = build_app(ctx, s.origins, s.api_gateway_media_dir, s.api_gateway_body_max_bytes)

@@ -61,9 +61,16 @@ _TRANSACTION = _named("Transaction", _object({
     "created_at": _STR}))
 _TRANSACTIONS = _named("Transactions", _object({
     "transactions": {"type": "array", "items": _TRANSACTION}, **_NEXT}))
-_CREDITS = _named("Credits", _object({"credits": _INT, "low_balance": _BOOL, "plan": _STR}))
+_GRANT_ROW = _named("Grant", _object({
+    "id": _INT, "source": _STR, "amount": _INT, "remaining": _INT, "priority": _INT,
+    "expires_at": _NULLABLE_STR}))
+_CREDITS = _named("Credits", _object({
+    "credits": _INT, "reserved": _INT, "debt": _INT, "low_balance": _BOOL, "plan": _STR,
+    "grants": {"type": "array", "items": _GRANT_ROW},
+    "next_expiry": {"anyOf": [_object({"amount": _INT, "at": _STR}), {"type": "null"}]}}))
 _ME = _named("Me", _object({
     "id": _UUID, "email": _NULLABLE_STR, "credits": _INT, "subscription_tier": _STR,
+    "plan": _STR, "plan_period_end": _NULLABLE_STR, "debt": _INT,
     "low_balance": _BOOL, "is_admin": _BOOL, "created_at": _STR, "updated_at": _STR}))
 _RANGE = {"type": "array", "items": _INT, "minItems": 2, "maxItems": 2}
 _CATALOG = _named("Catalog", _object({
@@ -73,8 +80,11 @@ _CATALOG = _named("Catalog", _object({
     "limits": _object({"prompt_length": _RANGE, "negative_prompt_length_max": _INT,
                        "duration": _RANGE, "image_bytes_max": _INT,
                        "image_types": {"type": "array", "items": _STR}})}))
-_PACKAGES = _named("Packages", _object({"packages": {
-    "type": "array", "items": _object({"id": _STR, "credits": _INT})}}))
+_PACKAGES = _named("Packages", _object({
+    "packages": {"type": "array", "items": _object({
+        "id": _STR, "credits": _INT, "price": _INT, "currency": _STR})},
+    "plans": {"type": "array", "items": _object({
+        "code": _STR, "allotment": _INT, "rollover_cap": _INT, "unlimited": _BOOL})}}))
 _EVENTS_TOKEN = _named("EventsToken", _object({"token": _STR, "expires_in": _INT}))
 _GRANTED = _named("Granted", _object({"transaction": _TRANSACTION, "credits": _INT}))
 _RECONCILED = _named("Reconciled", _object({
@@ -106,7 +116,7 @@ _I2V_FORM = _named("ImageToVideoForm", {
         **_I2V_FIELDS,
         "image": {"type": "string", "contentMediaType": "application/octet-stream",
                   "description": "A PNG, JPEG or WebP image of at most 10 MB"}}})
-_GRANT = _named("Grant", {
+_GRANT = _named("GrantRequest", {
     "type": "object", "required": ["amount", "reason"], "properties": {
         "amount": {"type": "integer", "minimum": -_AMOUNT_MAX, "maximum": _AMOUNT_MAX,
                    "not": {"const": 0},
@@ -116,9 +126,18 @@ _GRANT = _named("Grant", {
         "reason": {"type": "string", "maxLength": 500, "description": "Recorded with the "
                    "entry: not blank, no control characters but tab and newline",
                    "allOf": [{"pattern": "\\S"}, {"pattern": "^[^\\x00-\\x08\\x0b-\\x1f]*$"}]},
-        "kind": {"enum": ["grant", "adjustment"], "default": "grant"}},
-    # Only an adjustment may take credits away.
-    "anyOf": [{"required": ["kind"], "properties": {"kind": {"const": "adjustment"}}},
+        "kind": {"enum": ["grant", "promo", "adjustment"], "default": "grant"},
+        "expires_at": {"anyOf": [{"type": "string", "format": "date-time"},
+                                 {"type": "null"}],
+                       "description": "Grants only: when the credits expire (future; "
+                                      "null or absent: never)"},
+        "priority": {"anyOf": [{"type": "integer", "minimum": 0, "maximum": 100},
+                               {"type": "null"}],
+                     "description": "Grants only: higher is spent first (null or absent: "
+                                    "the source's default)"}},
+    # Only an adjustment may take credits away; it has no expiry or priority.
+    "anyOf": [{"required": ["kind"], "properties": {"kind": {"const": "adjustment"}},
+               "not": {"anyOf": [{"required": ["expires_at"]}, {"required": ["priority"]}]}},
               {"properties": {"amount": {"minimum": 1}}}]})
 
 # Parameters
@@ -173,8 +192,8 @@ ROUTES = [
      _GENERATION, [_path("id"), IDEMPOTENCY], {*_USER, "402", "404", "409", "422", "429"}),
     ("get", "/api/generation/catalog", "Models, resolutions, prices, limits", True, None,
      _CATALOG, [], _UPSTREAM),
-    ("get", "/api/credits/packages", "Credit packages for sale", True, None, _PACKAGES, [],
-     set()),
+    ("get", "/api/credits/packages", "Credit packages for sale, and the plans", True, None,
+     _PACKAGES, [], _UPSTREAM),
     ("get", "/api/users/me", "The user's profile", False, None, _ME, [], _USER),
     ("get", "/api/users/credits", "The user's balance", False, None, _CREDITS, [], _USER),
     ("get", "/api/users/transactions", "The user's ledger, newest first", False, None,

@@ -9,7 +9,9 @@ from videogen.generation.v1 import generation_pb2 as gpb
 from .bodies import read_generation, read_json_object
 from .context import context_of, idempotency_key, path_uuid, principal_of
 from .pages import page_params
-from .shapes import generation_json, status_json, transaction_json
+from .shapes import (
+    generation_json, grant_json, next_expiry_json, status_json, transaction_json,
+)
 
 routes = web.RouteTableDef()
 
@@ -101,8 +103,13 @@ async def catalog(request: web.Request) -> web.Response:
 
 @routes.get("/api/credits/packages")
 async def packages(request: web.Request) -> web.Response:
-    return web.json_response({"packages": [
-        {"id": name, "credits": credits} for name, credits in context_of(request).packages.items()]})
+    ctx = context_of(request)
+    reply = await ctx.credits.ListPackages(cpb.ListPackagesRequest(), timeout=ctx.timeout_s)
+    return web.json_response({
+        "packages": [{"id": p.id, "credits": p.credits, "price": p.price,
+                      "currency": p.currency} for p in reply.packages],
+        "plans": [{"code": p.code, "allotment": p.allotment, "rollover_cap": p.rollover_cap,
+                   "unlimited": p.unlimited} for p in reply.plans]})
 
 
 async def _account(request: web.Request) -> cpb.Account:
@@ -116,17 +123,28 @@ async def _account(request: web.Request) -> cpb.Account:
 async def me(request: web.Request) -> web.Response:
     account, user = await _account(request), principal_of(request)
     created = account.created_at.ToDatetime().isoformat() + "Z"
+    period_end = (account.plan_period_end.ToDatetime().isoformat() + "Z"
+                  if account.HasField("plan_period_end") else None)
     return web.json_response({
         "id": user.user_id, "email": user.email or None, "credits": account.balance,
-        "subscription_tier": account.plan, "low_balance": account.low_balance,
-        "is_admin": user.is_admin, "created_at": created, "updated_at": created})
+        "subscription_tier": account.plan, "plan": account.plan,
+        "plan_period_end": period_end, "low_balance": account.low_balance,
+        "debt": account.debt, "is_admin": user.is_admin, "created_at": created,
+        "updated_at": created})
 
 
 @routes.get("/api/users/credits")
 async def credits(request: web.Request) -> web.Response:
+    """``credits`` is what can be spent now: live grants, less what running jobs hold."""
+    ctx, user = context_of(request), principal_of(request)
     account = await _account(request)
-    return web.json_response({"credits": account.balance, "low_balance": account.low_balance,
-                              "plan": account.plan})
+    listed = await ctx.credits.ListGrants(cpb.ListGrantsRequest(user_id=user.user_id),
+                                          timeout=ctx.timeout_s)
+    return web.json_response({
+        "credits": account.balance, "reserved": account.reserved, "debt": account.debt,
+        "low_balance": account.low_balance, "plan": account.plan,
+        "grants": [grant_json(g) for g in listed.grants],
+        "next_expiry": next_expiry_json(account)})
 
 
 @routes.get("/api/users/transactions")

@@ -36,8 +36,6 @@ class ApiGatewaySettings(ServiceSettings):
     api_gateway_body_max_bytes: int = Field(12 * 1024 * 1024, ge=1024 * 1024)
     # Served read-only under /media (generation's GENERATION_MEDIA_DIR).
     api_gateway_media_dir: Path = Path(".data/media")
-    credit_packages: dict[str, int] = {"credits_100": 100, "credits_500": 500,
-                                       "credits_2000": 2000}
 
     @model_validator(mode="after")
     def _some_way_to_check_tokens(self) -> "ApiGatewaySettings":

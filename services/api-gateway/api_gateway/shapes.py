@@ -15,6 +15,14 @@ KIND_TYPE = {
     cpb.ENTRY_KIND_SIGNUP_GRANT: "bonus", cpb.ENTRY_KIND_USAGE: "deduction",
     cpb.ENTRY_KIND_REFUND: "refund", cpb.ENTRY_KIND_PURCHASE: "purchase",
     cpb.ENTRY_KIND_GRANT: "bonus", cpb.ENTRY_KIND_ADMIN_ADJUSTMENT: "adjustment",
+    cpb.ENTRY_KIND_SUBSCRIPTION: "subscription", cpb.ENTRY_KIND_PROMO: "promo",
+    cpb.ENTRY_KIND_EXPIRY: "expiry", cpb.ENTRY_KIND_REVERSAL: "reversal",
+    cpb.ENTRY_KIND_DEBT_PAYMENT: "debt_payment",
+}
+SOURCE_NAME = {
+    cpb.GRANT_SOURCE_SIGNUP: "signup", cpb.GRANT_SOURCE_PURCHASE: "purchase",
+    cpb.GRANT_SOURCE_SUBSCRIPTION: "subscription", cpb.GRANT_SOURCE_PROMO: "promo",
+    cpb.GRANT_SOURCE_ADMIN: "admin", cpb.GRANT_SOURCE_MIGRATED: "migrated",
 }
 
 
@@ -51,3 +59,15 @@ def transaction_json(e: cpb.Entry) -> dict:
         "actor": e.actor or None, "balance_after": e.balance_after,
         "created_at": _time(e.created_at),
     }
+
+
+def grant_json(g: cpb.Grant) -> dict:
+    return {"id": g.id, "source": SOURCE_NAME.get(g.source, "unknown"), "amount": g.amount,
+            "remaining": g.remaining, "priority": g.priority,
+            "expires_at": _time(g.expires_at, g.HasField("expires_at"))}
+
+
+def next_expiry_json(account: cpb.Account) -> dict | None:
+    if not account.HasField("next_expiry"):
+        return None
+    return {"amount": account.next_expiry.amount, "at": _time(account.next_expiry.at)}

@@ -17,13 +17,14 @@ class BalanceChange:
     user_id: str
     balance: int
     entry_id: int
-    kind: Kind
+    kind: Kind | None  # None: a hold opened or ended (no entry)
     amount: int
 
 
 def parse(payload: str) -> tuple[str, BalanceChange]:
     user_id, balance, entry_id, kind, amount = payload.split(",")
-    change = BalanceChange(user_id, int(balance), int(entry_id), Kind(kind), int(amount))
+    change = BalanceChange(user_id, int(balance), int(entry_id),
+                           None if kind == "hold" else Kind(kind), int(amount))
     return user_id, change
 
 

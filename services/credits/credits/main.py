@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 import grpc
 from psycopg_pool import AsyncConnectionPool
@@ -23,11 +24,14 @@ from videogen_common.metrics import serve_metrics
 from videogen_common.service_main import run_service
 
 from .balance_feed import BalanceFeed
+from .billing import Billing, Catalog
+from .domain import Package, Plan
 from .ledger import Ledger, LedgerConfig
 from .mutations_store import MutationStore
 from .repository import LedgerRepository
 from .servicer import CreditsServicer
 from .settings import CreditsSettings
+from .sweeper import Sweeper
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = credits_pb2.DESCRIPTOR.services_by_name["CreditsService"].full_name
@@ -45,15 +49,27 @@ class CreditsApp:
 
     # In-flight RPCs get this long on SIGTERM (SHUTDOWN_GRACE_S).
     grace_s: float = 5.0
+    sweep_task: asyncio.Task | None = None
 
     async def stop(self, grace_s: float | None = None) -> None:
         await self.server.stop(self.grace_s if grace_s is None else grace_s)
-        self.health_task.cancel()
-        await asyncio.gather(self.health_task, return_exceptions=True)
+        tasks = [t for t in (self.health_task, self.sweep_task) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self.ledger.close()
         await self.feed.stop()
         await self.pool.close()
         await self.engine.dispose()
+
+
+def catalog_of(settings: CreditsSettings) -> Catalog:
+    return Catalog(
+        packages={name: Package(name, p.credits, p.price, p.currency)
+                  for name, p in settings.credit_packages.items()},
+        plans={code: Plan(code, p.allotment, p.rollover_cap, p.unlimited)
+               for code, p in settings.credits_plans.items()},
+        subscription_grace=timedelta(seconds=settings.credits_subscription_grace_s))
 
 
 def _tls(settings: CreditsSettings) -> TlsFiles | None:
@@ -67,8 +83,9 @@ async def start(settings: CreditsSettings) -> CreditsApp:
     engine = create_engine(settings.database_url, pool_size=settings.credits_db_pool_size)
     pool = open_pool(libpq_url(settings.database_url), settings.credits_db_pool_size)
     await pool.open(wait=False)
+    repo = LedgerRepository(engine)
     ledger = Ledger(
-        LedgerRepository(engine),
+        repo,
         MutationStore(pool),
         LedgerConfig(
             signup_grant=settings.credits_signup_grant,
@@ -77,11 +94,16 @@ async def start(settings: CreditsSettings) -> CreditsApp:
             batch_max=settings.credits_batch_max,
             batches_in_flight_max=settings.credits_batches_in_flight_max,
             queue_max=settings.credits_queue_max,
+            hold_timeout_default_s=settings.credits_hold_timeout_default_s,
+            hold_timeout_max_s=settings.credits_hold_timeout_max_s,
         ),
     )
+    catalog = catalog_of(settings)
+    billing = Billing(ledger, catalog)
     feed = BalanceFeed(libpq_url(settings.database_url))
     feed.start()
-    servicer = CreditsServicer(ledger, CallerAuthenticator(settings.credits_caller_tokens), feed)
+    servicer = CreditsServicer(ledger, billing,
+                               CallerAuthenticator(settings.credits_caller_tokens), feed)
     registration = Registration(
         lambda server: credits_pb2_grpc.add_CreditsServiceServicer_to_server(servicer, server),
         SERVICE_NAME,
@@ -92,11 +114,15 @@ async def start(settings: CreditsSettings) -> CreditsApp:
     await set_serving(health, [SERVICE_NAME], False)
     await server.start()
     health_task = asyncio.create_task(
-        follow_database(engine, health, [SERVICE_NAME], settings.credits_health_interval_s)
+        follow_database(engine, health, [SERVICE_NAME], settings.credits_health_interval_s,
+                        on_first_contact=lambda: repo.sync_plans(list(catalog.plans.values())))
     )
+    sweeper = Sweeper(ledger, settings.credits_expiry_sweep_interval_s,
+                      settings.credits_hold_sweep_interval_s)
+    sweep_task = asyncio.create_task(sweeper.run_forever())
     serve_metrics(settings.credits_metrics_port)
     return CreditsApp(server, port, ledger, engine, pool, feed, health_task,
-                      settings.shutdown_grace_s)
+                      settings.shutdown_grace_s, sweep_task)
 
 
 def main() -> None:

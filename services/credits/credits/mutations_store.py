@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from psycopg import errors as pg_errors
 from psycopg_pool import AsyncConnectionPool
 
-from .domain import Entry, Kind, Mutation
+from .domain import Entry, Hold, HoldStatus, Kind, Mutation
 
 _APPLY_BATCH = (
     "SELECT ord, status, entry_id, user_id::text, kind, amount, balance_after, reference,"
-    " description, actor, created_at, balance, required, replayed"
+    " description, actor, created_at, balance, required, replayed, hold_id, hold_amount,"
+    " hold_status, captured, debt"
     " FROM credits.apply_batch(%s::text[], %s::uuid[], %s::bigint[], %s::text[],"
-    " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])"
+    " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::int[],"
+    " %s::timestamptz[], %s::int[], %s::timestamptz[], %s::bigint[])"
 )
 
 # After these the whole statement rolled back and may simply run again: every item is
@@ -39,16 +41,23 @@ class Outcome:
     balance: int | None
     required: int | None
     replayed: bool
+    hold: Hold | None = None
+    debt: int = 0
 
 
 def _outcome(row: tuple) -> Outcome:
     (_, status, entry_id, user_id, kind, amount, balance_after, reference, description,
-     actor, created_at, balance, required, replayed) = row
+     actor, created_at, balance, required, replayed, hold_id, hold_amount, hold_status,
+     captured, debt) = row
     entry = None
-    if status == "ok":
+    if status == "ok" and entry_id is not None:
         entry = Entry(entry_id, user_id, Kind(kind), amount, balance_after, reference,
                       description, actor, created_at)
-    return Outcome(status, entry, balance, required, bool(replayed))
+    hold = None
+    if hold_id is not None:
+        hold = Hold(hold_id, user_id, reference, hold_amount, HoldStatus(hold_status),
+                    captured)
+    return Outcome(status, entry, balance, required, bool(replayed), hold, debt or 0)
 
 
 class MutationStore:
@@ -66,6 +75,12 @@ class MutationStore:
             [m.fingerprint for m in items],
             [m.description for m in items],
             [m.actor for m in items],
+            [m.source.value if m.source else None for m in items],
+            [m.priority for m in items],
+            [m.expires_at for m in items],
+            [m.timeout_s for m in items],
+            [m.period_end for m in items],
+            [m.rollover_cap for m in items],
         )
         for attempt in range(1, BATCH_ATTEMPTS_MAX + 1):
             try:
@@ -78,3 +93,12 @@ class MutationStore:
                 await asyncio.sleep(RETRY_DELAY_S * attempt)
         rows.sort(key=lambda r: r[0])
         return [_outcome(r) for r in rows]
+
+    async def sweep(self, function: str, limit: int) -> int:
+        """One sweep step (credits.expire_due or credits.release_due_holds): how many
+        grants or holds it settled."""
+        assert function in ("expire_due", "release_due_holds")
+        async with self._pool.connection() as conn:
+            row = await (await conn.execute(
+                f"SELECT credits.{function}(%s)", (limit,))).fetchone()
+        return int(row[0]) if row else 0

@@ -4,21 +4,37 @@ Each public coroutine is one transaction."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .domain import Account, Drift, Entry, Kind
+from .domain import Account, Drift, Entry, Grant, Hold, HoldStatus, Kind, Plan, Source
+from .reconcile import RECONCILE, drifts_of
 
 _ENTRY_COLUMNS = (
     "id, user_id::text AS user_id, kind, amount, balance_after, reference, description, "
-    "actor, created_at"
+    "actor, created_at, debt_delta"
 )
+# What can be spent is read from the live grants: credits past their expiry are never
+# counted, whether the sweep has taken them out yet or not.
+_LIVE = "g.user_id = a.user_id AND g.remaining > 0 AND (g.expires_at IS NULL OR g.expires_at > now())"
 _ACCOUNT_COLUMNS = (
     "a.user_id::text AS user_id, a.balance, a.plan, p.unlimited, a.created_at,"
     " (SELECT coalesce(max(e.id), 0) FROM credits.entries e WHERE e.user_id = a.user_id)"
-    " AS last_entry_id"
+    " AS last_entry_id,"
+    f" (SELECT coalesce(sum(g.remaining), 0) FROM credits.grants g WHERE {_LIVE})"
+    " AS available, a.reserved, a.debt, a.plan_period_end,"
+    f" (SELECT min(g.expires_at) FROM credits.grants g WHERE {_LIVE}) AS next_expiry_at,"
+    f" (SELECT coalesce(sum(g.remaining), 0) FROM credits.grants g WHERE {_LIVE}"
+    "  AND g.expires_at = (SELECT min(x.expires_at) FROM credits.grants x"
+    "   WHERE x.user_id = a.user_id AND x.remaining > 0 AND x.expires_at > now()))"
+    " AS next_expiry_amount"
 )
+_GRANT_COLUMNS = ("id, source, amount, remaining, expired, priority, expires_at, reference,"
+                  " created_at, reversed_by IS NOT NULL AS reversed")
+_HOLD_COLUMNS = ("id, user_id::text AS user_id, reference, amount, status, captured,"
+                 " expires_at")
 
 def _entry(row) -> Entry:
     return Entry(
@@ -31,12 +47,14 @@ def _entry(row) -> Entry:
         description=row.description,
         actor=row.actor,
         created_at=row.created_at,
+        debt_delta=row.debt_delta,
     )
 
 
 def _account(row) -> Account:
     return Account(row.user_id, row.balance, row.plan, row.unlimited, row.created_at,
-                   row.last_entry_id)
+                   row.last_entry_id, int(row.available), row.reserved, row.debt,
+                   row.plan_period_end, row.next_expiry_at, int(row.next_expiry_amount))
 
 
 class LedgerRepository:
@@ -45,23 +63,11 @@ class LedgerRepository:
 
     async def ensure_account(self, user_id: str, grant: int) -> tuple[Account, bool]:
         async with self.engine.begin() as conn:
-            created = (
-                await conn.execute(
-                    text(
-                        "WITH new AS ("
-                        " INSERT INTO credits.accounts (user_id, balance) VALUES (:u, :g)"
-                        " ON CONFLICT (user_id) DO NOTHING RETURNING user_id, balance)"
-                        " INSERT INTO credits.entries"
-                        " (user_id, kind, amount, balance_after, description, actor)"
-                        " SELECT user_id, 'signup_grant', balance, balance, 'Signup grant',"
-                        " 'system' FROM new RETURNING id"
-                    ),
-                    {"u": user_id, "g": grant},
-                )
-            ).first()
+            created = (await conn.execute(text("SELECT credits.open_account(:u, :g)"),
+                                          {"u": user_id, "g": grant})).scalar_one()
             account = await self._account(conn, user_id)
         assert account is not None
-        return account, created is not None
+        return account, bool(created)
 
     async def get_account(self, user_id: str) -> Account | None:
         async with self.engine.connect() as conn:
@@ -87,18 +93,47 @@ class LedgerRepository:
             )
             return found.first() is not None
 
-    async def set_plan(self, user_id: str, plan: str) -> Account | None:
+    async def set_plan(self, user_id: str, plan: str,
+                       period_end: datetime | None) -> Account | None:
         async with self.engine.begin() as conn:
             updated = await conn.execute(
                 text(
-                    "UPDATE credits.accounts SET plan = :p, updated_at = now()"
-                    " WHERE user_id = :u RETURNING user_id"
+                    "UPDATE credits.accounts SET plan = :p, plan_period_end = :end,"
+                    " updated_at = now() WHERE user_id = :u RETURNING user_id"
                 ),
-                {"u": user_id, "p": plan},
+                {"u": user_id, "p": plan, "end": period_end},
             )
             if updated.first() is None:
                 return None
             return await self._account(conn, user_id)
+
+    async def sync_plans(self, plans: Sequence[Plan]) -> None:
+        """The configured plans, as the rows accounts refer to (none is ever deleted)."""
+        async with self.engine.begin() as conn:
+            for plan in plans:
+                await conn.execute(text(
+                    "INSERT INTO credits.plans (code, unlimited, allotment, rollover_cap)"
+                    " VALUES (:c, :u, :a, :r) ON CONFLICT (code) DO UPDATE SET"
+                    " unlimited = excluded.unlimited, allotment = excluded.allotment,"
+                    " rollover_cap = excluded.rollover_cap"),
+                    {"c": plan.code, "u": plan.unlimited, "a": plan.allotment,
+                     "r": plan.rollover_cap})
+
+    async def grants(self, user_id: str, include_spent: bool) -> tuple[list[Grant], list[Hold]]:
+        """Grants in spend order, and the open holds."""
+        live = "" if include_spent else " AND remaining > 0 AND (expires_at IS NULL OR expires_at > now())"
+        async with self.engine.connect() as conn:
+            grants = (await conn.execute(text(
+                f"SELECT {_GRANT_COLUMNS} FROM credits.grants WHERE user_id = :u{live}"
+                " ORDER BY remaining = 0, priority DESC, expires_at ASC NULLS LAST, id"),
+                {"u": user_id})).all()
+            holds = (await conn.execute(text(
+                f"SELECT {_HOLD_COLUMNS} FROM credits.holds WHERE user_id = :u"
+                " AND status = 'open' ORDER BY id"), {"u": user_id})).all()
+        return ([Grant(r.id, Source(r.source), r.amount, r.remaining, r.expired, r.priority,
+                       r.expires_at, r.reference, r.created_at, r.reversed) for r in grants],
+                [Hold(r.id, r.user_id, r.reference, r.amount, HoldStatus(r.status),
+                      r.captured, r.expires_at) for r in holds])
 
     async def list_entries(
         self, user_id: str, *, before_id: int | None, limit: int,
@@ -131,40 +166,7 @@ class LedgerRepository:
         return [_entry(r) for r in rows]
 
     async def reconcile(self, user_id: str | None) -> tuple[int, list[Drift]]:
-        """Balance vs Σ entries and the balance_after chain, in one consistent snapshot."""
-        query = text(
-            "WITH chain AS ("
-            " SELECT user_id, id, amount, balance_after, lag(balance_after, 1, 0::bigint)"
-            " OVER (PARTITION BY user_id ORDER BY id) AS before"
-            " FROM credits.entries WHERE (CAST(:u AS uuid) IS NULL OR user_id = :u)),"
-            " sums AS ("
-            " SELECT user_id, sum(amount) AS total,"
-            " min(id) FILTER (WHERE before + amount <> balance_after) AS broken,"
-            " (array_agg(balance_after ORDER BY id DESC))[1] AS last_after"
-            " FROM chain GROUP BY user_id),"
-            " checked AS ("
-            " SELECT a.user_id::text AS user_id, a.balance, coalesce(s.total, 0) AS total,"
-            " coalesce(s.broken, 0) AS broken, coalesce(s.last_after, 0) AS last_after"
-            " FROM credits.accounts a LEFT JOIN sums s ON s.user_id = a.user_id"
-            " WHERE (CAST(:u AS uuid) IS NULL OR a.user_id = :u))"
-            " SELECT c.*, n.n AS checked_count FROM (SELECT count(*) AS n FROM checked) n"
-            " LEFT JOIN checked c ON (c.balance <> c.total OR c.last_after <> c.balance"
-            " OR c.broken <> 0)"
-        )
+        """Every invariant of the ledger, per account, in one consistent snapshot."""
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(query, {"u": user_id})).all()
-        drifts = []
-        for r in rows:
-            if r.user_id is None:
-                continue
-            problems = []
-            if r.balance != r.total:
-                problems.append(f"balance {r.balance} != sum of entries {r.total}")
-            if r.last_after != r.balance:
-                problems.append(f"last balance_after {r.last_after} != balance {r.balance}")
-            if r.broken:
-                problems.append(f"entry {r.broken} does not follow from the one before")
-            if problems:
-                drifts.append(Drift(r.user_id, r.balance, int(r.total), int(r.broken),
-                                    "; ".join(problems)))
-        return int(rows[0].checked_count), drifts
+            rows = (await conn.execute(text(RECONCILE), {"u": user_id})).all()
+        return drifts_of(rows)

@@ -11,12 +11,15 @@ from videogen.credits.v1 import credits_pb2 as pb
 from videogen.credits.v1 import credits_pb2_grpc as pb_grpc
 from videogen_common.caller_auth import CallerAuthenticator
 from videogen_common.grpc_edge import serve_rpc
-from videogen_common.wire import timestamp
-
 from . import policy
 from .balance_feed import RESYNC, BalanceFeed
-from .domain import Account, Applied, Entry, Kind
+from .billing import Billing
+from .domain import Account, Applied, Kind
 from .ledger import Ledger
+from .translate import (
+    KIND_FROM_PB, KIND_TO_PB, SOURCE_FROM_PB, account_pb, entry_pb, grant_pb, hold_pb,
+    optional_time, package_pb, plan_pb,
+)
 
 log = logging.getLogger(__name__)
 SERVICE = "credits"
@@ -26,38 +29,16 @@ LISTEN_WAIT_S = 5.0
 REPLAY_MAX = 500
 _REPLAY, _SNAPSHOT = object(), object()
 
-KIND_TO_PB = {
-    Kind.SIGNUP_GRANT: pb.ENTRY_KIND_SIGNUP_GRANT,
-    Kind.USAGE: pb.ENTRY_KIND_USAGE,
-    Kind.REFUND: pb.ENTRY_KIND_REFUND,
-    Kind.PURCHASE: pb.ENTRY_KIND_PURCHASE,
-    Kind.GRANT: pb.ENTRY_KIND_GRANT,
-    Kind.ADMIN_ADJUSTMENT: pb.ENTRY_KIND_ADMIN_ADJUSTMENT,
-}
-KIND_FROM_PB = {v: k for k, v in KIND_TO_PB.items()}
-
-
-def entry_pb(entry: Entry) -> pb.Entry:
-    return pb.Entry(
-        id=entry.id, user_id=entry.user_id, kind=KIND_TO_PB[entry.kind], amount=entry.amount,
-        balance_after=entry.balance_after, reference=entry.reference,
-        description=entry.description, actor=entry.actor,
-        created_at=timestamp(entry.created_at),
-    )
-
-
 class CreditsServicer(pb_grpc.CreditsServiceServicer):
-    def __init__(self, ledger: Ledger, auth: CallerAuthenticator, feed: BalanceFeed) -> None:
+    def __init__(self, ledger: Ledger, billing: Billing, auth: CallerAuthenticator,
+                 feed: BalanceFeed) -> None:
         self._ledger = ledger
+        self._billing = billing
         self._auth = auth
         self._feed = feed
 
     def _account_pb(self, account: Account) -> pb.Account:
-        return pb.Account(
-            user_id=account.user_id, balance=account.balance, plan=account.plan,
-            low_balance=self._ledger.is_low(account.balance, account.unlimited),
-            unlimited=account.unlimited, created_at=timestamp(account.created_at),
-        )
+        return account_pb(account, self._ledger.is_low(account.available, account.unlimited))
 
     async def _handle(self, rpc: str, context: grpc.aio.ServicerContext,
                       work: Callable[[str], Awaitable[object]]):
@@ -121,9 +102,90 @@ class CreditsServicer(pb_grpc.CreditsServiceServicer):
 
     async def SetPlan(self, request, context):
         async def work(caller):
-            account = await self._ledger.set_plan(request.user_id, request.plan)
+            account = await self._ledger.set_plan(request.user_id, request.plan,
+                                                  optional_time(request, "period_end"))
             return pb.SetPlanResponse(account=self._account_pb(account))
         return await self._handle("SetPlan", context, work)
+
+    async def GrantCredits(self, request, context):
+        async def work(caller):
+            applied = await self._ledger.grant(
+                caller, request.user_id, request.amount, SOURCE_FROM_PB.get(request.source),
+                optional_time(request, "expires_at"),
+                request.priority if request.HasField("priority") else None,
+                request.reference, request.idempotency_key, request.description,
+                request.actor)
+            return self._applied(pb.GrantCreditsResponse, applied)
+        return await self._handle("GrantCredits", context, work)
+
+    async def ListGrants(self, request, context):
+        async def work(caller):
+            grants, holds = await self._ledger.grants(request.user_id, request.include_spent)
+            return pb.ListGrantsResponse(grants=[grant_pb(g) for g in grants],
+                                         open_holds=[hold_pb(h) for h in holds])
+        return await self._handle("ListGrants", context, work)
+
+    async def Reserve(self, request, context):
+        async def work(caller):
+            applied = await self._ledger.reserve(request.user_id, request.amount,
+                                                 request.reference, request.idempotency_key,
+                                                 request.timeout_s)
+            return pb.ReserveResponse(hold=hold_pb(applied.hold), replayed=applied.replayed)
+        return await self._handle("Reserve", context, work)
+
+    async def Capture(self, request, context):
+        async def work(caller):
+            applied = await self._ledger.capture(request.reference, request.amount,
+                                                 request.idempotency_key,
+                                                 request.description, caller)
+            return pb.CaptureResponse(entry=entry_pb(applied.entry), hold=hold_pb(applied.hold),
+                                      balance=applied.balance, replayed=applied.replayed)
+        return await self._handle("Capture", context, work)
+
+    async def Release(self, request, context):
+        async def work(caller):
+            applied = await self._ledger.release(request.reference, request.idempotency_key,
+                                                 request.reason, caller)
+            return pb.ReleaseResponse(hold=hold_pb(applied.hold), replayed=applied.replayed)
+        return await self._handle("Release", context, work)
+
+    async def RecordPurchase(self, request, context):
+        async def work(caller):
+            applied = await self._billing.record_purchase(
+                request.user_id, request.package, request.paid_amount, request.currency,
+                request.payment_reference, request.idempotency_key,
+                request.provider or caller)
+            return self._applied(pb.RecordPurchaseResponse, applied)
+        return await self._handle("RecordPurchase", context, work)
+
+    async def ReversePayment(self, request, context):
+        async def work(caller):
+            applied = await self._billing.reverse_payment(
+                request.payment_reference, request.idempotency_key, request.reason,
+                request.provider or caller)
+            return pb.ReversePaymentResponse(entry=entry_pb(applied.entry),
+                                             balance=applied.balance, debt=applied.debt,
+                                             replayed=applied.replayed)
+        return await self._handle("ReversePayment", context, work)
+
+    async def ApplySubscriptionInvoice(self, request, context):
+        async def work(caller):
+            applied, account = await self._billing.apply_invoice(
+                request.user_id, request.plan, request.invoice_reference,
+                optional_time(request, "period_end"), request.idempotency_key,
+                request.provider or caller)
+            return pb.ApplySubscriptionInvoiceResponse(
+                entry=entry_pb(applied.entry), account=self._account_pb(account),
+                replayed=applied.replayed)
+        return await self._handle("ApplySubscriptionInvoice", context, work)
+
+    async def ListPackages(self, request, context):
+        async def work(caller):
+            catalog = self._billing.catalog
+            return pb.ListPackagesResponse(
+                packages=[package_pb(p) for p in catalog.packages.values()],
+                plans=[plan_pb(p) for p in catalog.plans.values()])
+        return await self._handle("ListPackages", context, work)
 
     async def Reconcile(self, request, context):
         async def work(caller):
@@ -162,35 +224,33 @@ class CreditsServicer(pb_grpc.CreditsServiceServicer):
                     if len(missed) > REPLAY_MAX:
                         step = _SNAPSHOT
                         continue
+                    account = await self._ledger.get_account(user_id)
                     for entry in missed:
                         seen = entry.id
-                        yield self._change_pb(account, entry.id, entry.balance_after,
-                                              entry.kind, entry.amount)
+                        yield self._state_pb(account, entry.id, entry.kind, entry.amount)
                 elif step is _SNAPSHOT:
                     # Read after subscribing, so no change falls between the two; the
                     # notifications already reflected in it are skipped by entry id.
                     account = await self._ledger.get_account(user_id)
                     seen = account.last_entry_id
-                    yield self._snapshot_pb(account)
-                elif change.entry_id > seen:
-                    seen = change.entry_id
-                    yield self._change_pb(account, change.entry_id, change.balance,
-                                          change.kind, change.amount)
+                    yield self._state_pb(account, seen, None, 0)
+                elif change.kind is None or change.entry_id > seen:
+                    # Each change is read back: what can be spent counts only live grants.
+                    account = await self._ledger.get_account(user_id)
+                    if change.kind is None:  # a hold opened or ended: no entry
+                        yield self._state_pb(account, seen, None, 0)
+                    else:
+                        seen = change.entry_id
+                        yield self._state_pb(account, seen, change.kind, change.amount)
                 change = await queue.get()
                 step = _REPLAY if change is RESYNC else None
         finally:
             self._feed.unsubscribe(user_id, queue)
 
-    def _change_pb(self, account: Account, entry_id: int, balance: int, kind: Kind,
-                   amount: int) -> pb.WatchBalanceResponse:
+    def _state_pb(self, account: Account, entry_id: int, kind: Kind | None,
+                  amount: int) -> pb.WatchBalanceResponse:
         return pb.WatchBalanceResponse(
-            user_id=account.user_id, balance=balance,
-            low_balance=self._ledger.is_low(balance, account.unlimited),
-            entry_id=entry_id, kind=KIND_TO_PB[kind], amount=amount)
-
-    def _snapshot_pb(self, account: Account) -> pb.WatchBalanceResponse:
-        return pb.WatchBalanceResponse(
-            user_id=account.user_id, balance=account.balance,
-            low_balance=self._ledger.is_low(account.balance, account.unlimited),
-            entry_id=account.last_entry_id,
-        )
+            user_id=account.user_id, balance=account.available,
+            low_balance=self._ledger.is_low(account.available, account.unlimited),
+            entry_id=entry_id, kind=KIND_TO_PB[kind] if kind else 0, amount=amount,
+            reserved=account.reserved, debt=account.debt)

@@ -20,7 +20,7 @@ from videogen_common.db import is_database_outage
 from videogen_common.grpc_status import parse_rpc_error
 
 from .deliveries import Deliveries
-from .verify import Malformed, NotAuthentic
+from .refusals import Ignored, Malformed, NotAuthentic
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +39,6 @@ RETRY_CODES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
 
 Verify = Callable[[bytes, Mapping[str, str]], tuple[str, dict]]
 Act = Callable[[dict, web.Request, bytes], Awaitable[str]]
-
-
-class Ignored(Exception):
-    """A verified event this gateway does not act on; acknowledged."""
 
 
 @dataclass

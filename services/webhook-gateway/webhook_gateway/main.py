@@ -17,7 +17,8 @@ from videogen_common.service_main import HttpApp, run_service, start_site
 from .app import Endpoint, build_app, readiness
 from .deliveries import Deliveries
 from .settings import WebhookGatewaySettings
-from .sources import PurchaseAction, ReplicateAction, stripe_verifier
+from .payments import parse_dodo, parse_stripe
+from .sources import PaymentAction, ReplicateAction, stripe_verifier
 from .verify import Verifier
 
 log = logging.getLogger(__name__)
@@ -55,8 +56,8 @@ async def start(settings: WebhookGatewaySettings) -> HttpApp:
     deliveries = Deliveries(pool)
     timeout_s = s.webhook_gateway_forward_timeout_s
 
-    def purchases(provider: str) -> PurchaseAction:
-        return PurchaseAction(provider, s.credit_packages, credits, timeout_s)
+    def payments(provider: str, parse) -> PaymentAction:
+        return PaymentAction(provider, parse, credits, timeout_s)
 
     endpoints = {
         "/api/webhooks/replicate": Endpoint(
@@ -64,9 +65,10 @@ async def start(settings: WebhookGatewaySettings) -> HttpApp:
             ReplicateAction(generation, timeout_s), deliveries),
         "/api/webhooks/stripe": Endpoint(
             "stripe", stripe_verifier(s.stripe_webhook_secret) if s.stripe_webhook_secret
-            else None, purchases("stripe"), deliveries),
+            else None, payments("stripe", parse_stripe), deliveries),
         "/api/webhooks/dodo": Endpoint(
-            "dodo", _standard(s.dodo_webhook_secret.split()), purchases("dodo"), deliveries),
+            "dodo", _standard(s.dodo_webhook_secret.split()), payments("dodo", parse_dodo),
+            deliveries),
     }
     upstreams = {"generation": generation_channel}
     if s.stripe_webhook_secret or s.dodo_webhook_secret:

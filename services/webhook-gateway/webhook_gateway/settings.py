@@ -17,9 +17,6 @@ class WebhookGatewaySettings(ServiceSettings):
     stripe_webhook_secret: str = ""
     # Dodo Payments (Standard Webhooks) secret. Unset: /api/webhooks/dodo refuses.
     dodo_webhook_secret: str = ""
-    # Package id (in the checkout's metadata.package) -> credits it buys.
-    credit_packages: dict[str, int] = {"credits_100": 100, "credits_500": 500,
-                                       "credits_2000": 2000}
     credits_address: str = "127.0.0.1:50051"
     # This gateway's identity towards credits (its "payments" caller token).
     webhook_gateway_credits_token: str = Field("", description="required for purchases")

@@ -1,24 +1,28 @@
-"""What each webhook source means: Replicate news for a generation, paid checkouts for
-credits. Verification of each lives beside it; the pipeline is app.Endpoint."""
+"""What each webhook source means: Replicate news for a generation, payment events for
+credits (payments.py reads them). Verification of each lives beside it; the pipeline is
+app.Endpoint."""
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Mapping
 
+from collections.abc import Callable
+
+import grpc
 from aiohttp import web
-from stripe import SignatureVerificationError
-from stripe import WebhookSignature
+from stripe import SignatureVerificationError, WebhookSignature
 
 from videogen.credits.v1 import credits_pb2 as cpb
 from videogen.generation.v1 import generation_pb2 as gpb
+from videogen_common.grpc_status import parse_rpc_error
+from videogen_common.wire import timestamp
 
-from .app import Ignored
-from .verify import Malformed, NotAuthentic
+from .payments import Invoice, PaymentEvent, PlanChange, Purchase
+from .refusals import Ignored, Malformed, NotAuthentic
 
 STRIPE_TOLERANCE_S = 300
 _STRIPE_HEADER = re.compile(r"^t=\d{1,12}(,[a-z0-9]{1,8}=[0-9a-zA-Z_]{1,256})+$")
-STRIPE_PAID_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
 
 
 class ReplicateAction:
@@ -58,42 +62,48 @@ def stripe_verifier(secret: str):
     return verify
 
 
-class PurchaseAction:
-    """Adds a package's credits once per payment (the key is the payment's id)."""
+class PaymentAction:
+    """A payment provider's verified event, as the ledger's RPC it stands for. Every
+    call is keyed by the provider's own id for the thing (payment, invoice), so any
+    number of deliveries, under any event ids, has one effect; the answer says which."""
 
-    def __init__(self, provider: str, packages: Mapping[str, int], credits_stub,
+    def __init__(self, provider: str, parse: Callable[[dict], PaymentEvent], credits_stub,
                  timeout_s: float) -> None:
-        self._provider, self._packages = provider, packages
+        self._provider, self._parse = provider, parse
         self._stub, self._timeout_s = credits_stub, timeout_s
 
-    def _purchase(self, data: dict) -> tuple[str, str, dict]:
-        """(payment id, user id, metadata) of a paid purchase, or Ignored."""
-        if self._provider == "stripe":
-            if data.get("type") not in STRIPE_PAID_EVENTS:
-                raise Ignored(str(data.get("type")))
-            session = (data.get("data") or {}).get("object") or {}
-            if session.get("payment_status") != "paid":
-                raise Ignored("not paid yet")
-            metadata = session.get("metadata") or {}
-            user = session.get("client_reference_id") or metadata.get("user_id")
-            return str(session.get("id") or ""), str(user or ""), metadata
-        if data.get("type") != "payment.succeeded":
-            raise Ignored(str(data.get("type")))
-        payment = data.get("data") or {}
-        metadata = payment.get("metadata") or {}
-        return str(payment.get("payment_id") or ""), str(metadata.get("user_id") or ""), metadata
-
     async def __call__(self, data: dict, request: web.Request, body: bytes) -> str:
-        payment_id, user_id, metadata = self._purchase(data)
-        package = str(metadata.get("package") or "")
-        if not payment_id or not user_id:
-            raise Malformed("the payment names no id or no user")
-        if package not in self._packages:
-            raise Malformed(f"unknown credit package {package!r}")
-        amount = self._packages[package]
-        await self._stub.Add(cpb.AddRequest(
-            user_id=user_id, amount=amount, kind=cpb.ENTRY_KIND_PURCHASE,
-            idempotency_key=f"{self._provider}:{payment_id}", reference=payment_id[:200],
-            description=f"{amount} credits ({package})", actor=self._provider),
-            timeout=self._timeout_s)
-        return "credited"
+        event = self._parse(data)
+        p, timeout = self._provider, self._timeout_s
+        if isinstance(event, Purchase):
+            reply = await self._stub.RecordPurchase(cpb.RecordPurchaseRequest(
+                user_id=event.user_id, package=event.package, paid_amount=event.paid_amount,
+                currency=event.currency, payment_reference=event.payment[:200],
+                idempotency_key=f"{p}:{event.payment}"[:200], provider=p), timeout=timeout)
+            return "duplicate" if reply.replayed else "credited"
+        if isinstance(event, Invoice):
+            reply = await self._stub.ApplySubscriptionInvoice(
+                cpb.ApplySubscriptionInvoiceRequest(
+                    user_id=event.user_id, plan=event.plan,
+                    invoice_reference=event.invoice[:200],
+                    period_end=timestamp(event.period_end),
+                    idempotency_key=f"{p}-invoice:{event.invoice}"[:200], provider=p),
+                timeout=timeout)
+            return "duplicate" if reply.replayed else "credited"
+        if isinstance(event, PlanChange):
+            await self._stub.EnsureAccount(cpb.EnsureAccountRequest(user_id=event.user_id),
+                                           timeout=timeout)
+            await self._stub.SetPlan(cpb.SetPlanRequest(
+                user_id=event.user_id, plan=event.plan,
+                period_end=timestamp(event.period_end)), timeout=timeout)
+            return "plan_changed"
+        try:
+            reply = await self._stub.ReversePayment(cpb.ReversePaymentRequest(
+                payment_reference=event.payment[:200],
+                idempotency_key=f"{p}-reversal:{event.payment}"[:200], reason=event.why,
+                provider=p), timeout=timeout)
+        except grpc.RpcError as error:
+            if parse_rpc_error(error).reason == "PAYMENT_NOT_FOUND":
+                raise Ignored("a payment that was never credited") from None
+            raise
+        return "duplicate" if reply.replayed else "reversed"

@@ -13,15 +13,9 @@ from collections.abc import Mapping, Sequence
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from .refusals import Malformed, NotAuthentic
+
 REQUIRED_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
-
-
-class Malformed(Exception):
-    """400: not a well-formed webhook."""
-
-
-class NotAuthentic(Exception):
-    """401: signature, secret or timestamp do not check out."""
 
 
 class Verifier:

@@ -124,7 +124,7 @@ async def test_refund_of_an_unknown_reference_changes_nothing(credits):
 
 async def test_paid_plan_is_not_charged_but_usage_is_recorded(credits):
     user = await account_with(credits, 3)
-    plan = await credits.admin.SetPlan(pb.SetPlanRequest(user_id=user, plan="pro"))
+    plan = await credits.admin.SetPlan(pb.SetPlanRequest(user_id=user, plan="unlimited"))
     assert plan.account.unlimited and not plan.account.low_balance
     charged = await credits.generation.Deduct(pb.DeductRequest(
         user_id=user, amount=25, reference="gen-g", idempotency_key=new_key()))

@@ -4,11 +4,13 @@ from datetime import datetime, timezone
 import pytest
 
 from credits import policy
+from credits.checks import Rules
 from credits.domain import (
     AlreadyRefunded, ChargeNotFound, Entry, IdempotencyKeyReused, InsufficientCredits, Kind,
-    Mutation, Op, ReferenceAlreadyCharged, Rules,
+    Mutation, Op, ReferenceAlreadyCharged,
 )
-from credits.ledger import PAGE_KIND, decode_page_token, settle
+from credits.ledger import PAGE_KIND, decode_page_token
+from credits.outcomes import settle
 from credits.mutations_store import Outcome
 from videogen_common.errors import InvalidArgument, PermissionDenied, http_status_for
 from videogen_common.wire import encode_page_token
@@ -17,7 +19,7 @@ USER = "6f1c1d3e-8a55-4d6b-9d55-2f1b8e0c4a11"
 
 
 def mutation(**changes) -> Mutation:
-    values = dict(op=Op.DEDUCT, user_id=USER, amount=5, kind=Kind.USAGE, reference="gen-1",
+    values = dict(op=Op.TAKE, user_id=USER, amount=5, kind=Kind.USAGE, reference="gen-1",
                   idempotency_key="k1", description="d", actor="generation")
     values.update(changes)
     return Mutation(**values)
@@ -65,7 +67,7 @@ def test_fingerprint_ignores_free_text_but_not_parameters():
     base = mutation()
     assert base.fingerprint == mutation(description="other", actor="x").fingerprint
     for change in ({"amount": 6}, {"user_id": USER[:-1] + "2"}, {"reference": "gen-2"},
-                   {"op": Op.ADD}, {"kind": Kind.GRANT}):
+                   {"op": Op.GRANT}, {"kind": Kind.GRANT}):
         assert mutation(**change).fingerprint != base.fingerprint, change
 
 
