@@ -172,13 +172,23 @@ def funded_user(stack):
 @pytest.fixture
 def ledger(stack):
     async def read(user: str) -> tuple[int, list]:
-        """(balance, entries) of a user, after checking Σ entries = balance."""
-        balance = (await stack.credits_api.GetBalance(
-            cpb.GetBalanceRequest(user_id=user))).account.balance
-        entries = (await stack.credits_api.ListTransactions(cpb.ListTransactionsRequest(
-            user_id=user, page_size=200))).entries
-        assert sum(e.amount for e in entries) == balance
-        return balance, list(entries)
+        """(available balance, entries) of a user, after checking Σ entries = available +
+        reserved (what running generations hold) and that Reconcile finds nothing."""
+        for _ in range(50):  # two reads: retry while a capture lands between them
+            account = (await stack.credits_api.GetBalance(
+                cpb.GetBalanceRequest(user_id=user))).account
+            entries = (await stack.credits_api.ListTransactions(cpb.ListTransactionsRequest(
+                user_id=user, page_size=200))).entries
+            again = (await stack.credits_api.GetBalance(
+                cpb.GetBalanceRequest(user_id=user))).account
+            if again == account:
+                break
+            await asyncio.sleep(0.05)
+        assert sum(e.amount for e in entries) == account.total == \
+            account.available + account.reserved
+        report = await stack.credits_admin.Reconcile(cpb.ReconcileRequest(user_id=user))
+        assert list(report.drifts) == [], report.drifts
+        return account.available, list(entries)
     return read
 
 

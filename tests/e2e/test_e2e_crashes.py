@@ -2,9 +2,8 @@
 
 The doomed replica runs with a fault point switched on: the flow stops dead there (no
 line after it runs, as in a crash), the replica is stopped, and the surviving replica's
-recovery loop must end every generation terminal or in flight with
-charges - refunds = the cost of the succeeded and in-flight ones, and never submit a
-generation twice.
+recovery loop must end every generation terminal with its hold captured (delivered) or
+released, usage = the cost of the succeeded ones, and never submit a generation twice.
 """
 import json
 
@@ -33,9 +32,10 @@ async def _check_settled(stack, user, ledger):
     gens = await _generations(stack, user)
     if not gens or any(g.status not in TERMINAL for g in gens):
         return False
-    if any(g.status in (gpb.STATUS_FAILED, gpb.STATUS_CANCELED, gpb.STATUS_TIMED_OUT)
-           and not g.refunded for g in gens):
-        return False
+    if any(g.reserved or (g.status in (gpb.STATUS_FAILED, gpb.STATUS_CANCELED,
+                                       gpb.STATUS_TIMED_OUT) and not g.refunded)
+           for g in gens):
+        return False  # a hold not yet captured or released
     balance, entries = await ledger(user)
     charged = -sum(e.amount for e in entries if e.kind == cpb.ENTRY_KIND_USAGE)
     refunded = sum(e.amount for e in entries if e.kind == cpb.ENTRY_KIND_REFUND)
@@ -45,7 +45,7 @@ async def _check_settled(stack, user, ledger):
     return gens
 
 
-@pytest.mark.parametrize("point", ["after_insert", "after_charge", "after_submit",
+@pytest.mark.parametrize("point", ["after_insert", "after_reserve", "after_submit",
                                    "after_store"])
 async def test_a_crash_in_the_create_flow_is_recovered(
         stack, funded_user, ledger, wait_for, t2v_request, tmp_path, point):
@@ -100,7 +100,7 @@ async def test_two_replicas_recovering_at_once_submit_each_generation_once(
     user = await funded_user(100)
     doomed = await start_generation(
         stack.generation_settings(media_dir=tmp_path / "doomed",
-                                  generation_faults="after_charge"), recover=False)
+                                  generation_faults="after_reserve"), recover=False)
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{doomed.port}") as channel:
             stub = AuthedStub(generation_pb2_grpc.GenerationServiceStub(channel), TOKEN)
@@ -157,7 +157,7 @@ async def test_a_real_process_killed_after_charging_is_recovered(
                GENERATION_MEDIA_DIR=str(tmp_path / "killed"),
                GENERATION_RECOVERY_INTERVAL_S="3600", GENERATION_LEASE_S="2.5",
                GENERATION_REPLICATE_TIMEOUT_S="1",
-               GENERATION_FAULTS="after_charge", GENERATION_FAULTS_EXIT="true",
+               GENERATION_FAULTS="after_reserve", GENERATION_FAULTS_EXIT="true",
                LOG_LEVEL="WARNING")
     process = subprocess.Popen([sys.executable, "-m", "generation.main"], env=env,
                                stderr=subprocess.DEVNULL)

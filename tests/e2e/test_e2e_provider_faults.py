@@ -25,9 +25,10 @@ def _kinds(entries, kind):
 
 
 async def _finished(stack, user, gid, wait_for, status, timeout_s=15.0):
+    """Ended in ``status``, its hold captured or released."""
     async def probe():
         g = await _get(stack, user, gid)
-        return g if g.status == status else None
+        return g if g.status == status and not g.reserved else None
     return await wait_for(probe, timeout_s=timeout_s)
 
 

@@ -94,7 +94,7 @@ STATUS_TABLE: dict[type[ServiceError], Mapping] = {
 }
 
 # Reasons whose HTTP status differs from their category's (402 is HTTP-only).
-HTTP_BY_REASON: dict[str, int] = {"INSUFFICIENT_CREDITS": 402}
+HTTP_BY_REASON: dict[str, int] = {"INSUFFICIENT_CREDITS": 402, "IN_DEBT": 402}
 
 _FALLBACK = Mapping(grpc.StatusCode.INTERNAL, 500)
 

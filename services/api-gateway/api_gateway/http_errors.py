@@ -23,6 +23,11 @@ def validation_detail(violations) -> list[dict]:
 def _response(status: int, message: str, reason: str, metadata: dict,
               violations: tuple[FieldViolation, ...]) -> web.Response:
     if status == 402:
+        if reason == "IN_DEBT":
+            return web.json_response({"detail": "The account is in debt",
+                                      "debt": int(metadata.get("debt", 0)),
+                                      "required": int(metadata.get("required", 0))},
+                                     status=402)
         return web.json_response({"detail": "Insufficient credits",
                                   "balance": int(metadata.get("balance", 0)),
                                   "required": int(metadata.get("required", 0))}, status=402)

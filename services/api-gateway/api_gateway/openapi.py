@@ -35,16 +35,19 @@ _ERROR = _named("Error", _object({"detail": {"anyOf": [_STR, {
     "type": "array", "description": "One entry per invalid field",
     "items": _object({"loc": {"type": "array", "items": {"type": ["string", "integer"]}},
                       "msg": _STR, "type": _STR})}]}}))
-_INSUFFICIENT = _named("InsufficientCredits", _object({
-    "detail": {"const": "Insufficient credits"}, "balance": _INT, "required": _INT}))
-_STATUS = {"enum": ["queued", "processing", "completed", "failed", "canceled"]}
+_INSUFFICIENT = _named("InsufficientCredits", {"anyOf": [
+    _object({"detail": {"const": "Insufficient credits"}, "balance": _INT,
+             "required": _INT}),
+    _object({"detail": {"const": "The account is in debt"}, "debt": _INT,
+             "required": _INT})]})
+_STATUS = {"enum": ["queued", "processing", "completed", "failed", "canceled", "rejected"]}
 _PROGRESS = {"type": "integer", "minimum": 0, "maximum": 100}
 _GENERATION = _named("Generation", _object({
     "id": _UUID, "user_id": _UUID, "status": _STATUS, "prompt": _STR,
     "negative_prompt": _NULLABLE_STR, "model": _STR, "resolution": _STR, "duration": _INT,
     "seed": {"type": ["integer", "null"]}, "image_url": _NULLABLE_STR,
     "video_url": _NULLABLE_STR, "error": _NULLABLE_STR, "progress": _PROGRESS,
-    "credits_used": _INT, "created_at": _STR, "completed_at": _NULLABLE_STR,
+    "credits_used": _INT, "price": _INT, "created_at": _STR, "completed_at": _NULLABLE_STR,
     "retry_of": {"type": ["string", "null"], "format": "uuid"}, "refunded": _BOOL}))
 _GENERATION_STATUS = _named("GenerationStatus", _object({
     "id": _UUID, "status": _STATUS, "progress": _PROGRESS, "video_url": _NULLABLE_STR,
@@ -55,7 +58,8 @@ _GENERATIONS = _named("Generations", _object({
     "generations": {"type": "array", "items": _GENERATION}, **_NEXT}))
 _TRANSACTION = _named("Transaction", _object({
     "id": _INT, "user_id": _UUID, "amount": _INT,
-    "type": {"enum": ["bonus", "deduction", "refund", "purchase", "adjustment"]},
+    "type": {"enum": ["bonus", "deduction", "refund", "purchase", "adjustment",
+                      "subscription", "promo", "expiry", "reversal", "debt_payment"]},
     "generation_id": _NULLABLE_STR, "reference": _NULLABLE_STR,
     "description": _NULLABLE_STR, "actor": _NULLABLE_STR, "balance_after": _INT,
     "created_at": _STR}))

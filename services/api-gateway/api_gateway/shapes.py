@@ -9,8 +9,16 @@ SEED_STATUS = {
     gpb.STATUS_QUEUED: "queued", gpb.STATUS_STARTING: "processing",
     gpb.STATUS_PROCESSING: "processing", gpb.STATUS_SUCCEEDED: "completed",
     gpb.STATUS_FAILED: "failed", gpb.STATUS_CANCELED: "canceled",
-    gpb.STATUS_TIMED_OUT: "failed", gpb.STATUS_REJECTED: "failed",
+    gpb.STATUS_TIMED_OUT: "failed", gpb.STATUS_REJECTED: "rejected",
 }
+
+
+def seed_status(g: gpb.Generation) -> str:
+    # "completed" always comes with its video: until the copy is stored, it is still
+    # processing (at 100%).
+    if g.status == gpb.STATUS_SUCCEEDED and not g.video_url:
+        return "processing"
+    return SEED_STATUS[g.status]
 KIND_TYPE = {
     cpb.ENTRY_KIND_SIGNUP_GRANT: "bonus", cpb.ENTRY_KIND_USAGE: "deduction",
     cpb.ENTRY_KIND_REFUND: "refund", cpb.ENTRY_KIND_PURCHASE: "purchase",
@@ -34,19 +42,20 @@ def _time(stamp, present: bool = True) -> str | None:
 
 def generation_json(g: gpb.Generation) -> dict:
     return {
-        "id": g.id, "user_id": g.user_id, "status": SEED_STATUS[g.status],
+        "id": g.id, "user_id": g.user_id, "status": seed_status(g),
         "prompt": g.prompt, "negative_prompt": g.negative_prompt or None, "model": g.model,
         "resolution": g.resolution, "duration": g.duration_s,
         "seed": g.seed if g.HasField("seed") else None, "image_url": g.image_url or None,
         "video_url": g.video_url or None, "error": g.error or None, "progress": g.progress,
-        "credits_used": g.price, "created_at": _time(g.created_at),
+        "credits_used": g.credits_used, "price": g.price,
+        "created_at": _time(g.created_at),
         "completed_at": _time(g.completed_at, g.HasField("completed_at")),
         "retry_of": g.retry_of or None, "refunded": g.refunded,
     }
 
 
 def status_json(g: gpb.Generation) -> dict:
-    return {"id": g.id, "status": SEED_STATUS[g.status], "progress": g.progress,
+    return {"id": g.id, "status": seed_status(g), "progress": g.progress,
             "video_url": g.video_url or None, "error": g.error or None, "logs": g.logs or None}
 
 

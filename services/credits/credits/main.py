@@ -50,6 +50,7 @@ class CreditsApp:
     # In-flight RPCs get this long on SIGTERM (SHUTDOWN_GRACE_S).
     grace_s: float = 5.0
     sweep_task: asyncio.Task | None = None
+    sweeper: Sweeper | None = None
 
     async def stop(self, grace_s: float | None = None) -> None:
         await self.server.stop(self.grace_s if grace_s is None else grace_s)
@@ -122,7 +123,7 @@ async def start(settings: CreditsSettings) -> CreditsApp:
     sweep_task = asyncio.create_task(sweeper.run_forever())
     serve_metrics(settings.credits_metrics_port)
     return CreditsApp(server, port, ledger, engine, pool, feed, health_task,
-                      settings.shutdown_grace_s, sweep_task)
+                      settings.shutdown_grace_s, sweep_task, sweeper)
 
 
 def main() -> None:

@@ -1,6 +1,8 @@
 """Credits test fixtures: a migrated database and a real server on port 0."""
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 
 import grpc
@@ -59,3 +61,31 @@ async def credits_app(credits_db):
 async def credits(credits_app) -> Callers:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{credits_app.port}") as channel:
         yield Callers(channel)
+
+
+@pytest.fixture(scope="module")
+def threaded_server(pg_server_url, migrated_template):
+    """A real credits server on its own event loop thread, for a synchronous client
+    (Hypothesis drives it): yields its port and its app."""
+    from videogen_common.testing.pg import create_database, drop_database, unique_name
+
+    name = unique_name("vg_test")
+    url = create_database(pg_server_url, name, migrated_template(CREDITS_ALEMBIC_INI))
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    app = asyncio.run_coroutine_threadsafe(start(credits_settings(url)), loop).result(30)
+    yield ThreadedServer(app.port, app, loop, url)
+    asyncio.run_coroutine_threadsafe(app.stop(0), loop).result(30)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+    drop_database(pg_server_url, name)
+
+
+class ThreadedServer:
+    def __init__(self, port, app, loop, database_url) -> None:
+        self.port, self.app, self.loop, self.database_url = port, app, loop, database_url
+
+    def run(self, coroutine):
+        """Run a coroutine on the server's loop (its sweeps, say) and wait for it."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)

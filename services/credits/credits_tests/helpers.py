@@ -54,11 +54,13 @@ async def entries_of(credits, user: str) -> list[pb.Entry]:
 
 
 async def assert_consistent(credits, user: str) -> None:
-    """Balance = Σ entries, the chain holds, and Reconcile agrees."""
+    """Σ entries = what the user has (available + reserved), the chain holds, and
+    Reconcile agrees (grants, holds, draws and debt too)."""
     entries = await entries_of(credits, user)
-    balance = await balance_of(credits, user)
-    assert balance == sum(e.amount for e in entries)
-    assert balance >= 0
+    account = (await credits.api.GetBalance(pb.GetBalanceRequest(user_id=user))).account
+    assert account.total == account.available + account.reserved == sum(
+        e.amount for e in entries)
+    assert account.available >= 0 and account.reserved >= 0
     running = 0
     for entry in reversed(entries):
         running += entry.amount

@@ -1,4 +1,5 @@
-"""The generation service's side of the ledger: charge and refund, keyed by generation.
+"""The generation service's side of the ledger: hold, capture, release (and the older
+charge and refund), each keyed by the generation.
 
 Every call is keyed, so repeating it is harmless. A call that never reached a server
 (the connection broke; with several replicas the next attempt goes to another) is
@@ -33,8 +34,23 @@ class InsufficientCredits(FailedPrecondition):
         self.balance, self.required = balance, required
 
 
+class InDebt(FailedPrecondition):
+    reason = "IN_DEBT"
+
+    def __init__(self, debt: int, required: int) -> None:
+        super().__init__(f"the account owes {debt} credits; nothing can be charged",
+                         metadata={"debt": str(debt), "required": str(required)})
+
+
 class BillingUnavailable(Unavailable):
     reason = "BILLING_UNAVAILABLE"
+
+
+class HoldResult(enum.Enum):
+    DONE = "done"              # captured, or released
+    TIMED_OUT = "timed_out"    # the hold was released by its timeout
+    CAPTURED = "captured"      # a release found it captured
+    NO_HOLD = "no_hold"
 
 
 class RefundResult(enum.Enum):
@@ -48,6 +64,19 @@ def charge_key(generation_id: str) -> str:
 
 def refund_key(generation_id: str) -> str:
     return f"refund:{generation_id}"
+
+
+def hold_key(generation_id: str, step: str) -> str:
+    return f"{step}:{generation_id}"
+
+
+def _refused(remote: RemoteError) -> None:
+    """Raise the definite refusals of a charge or a hold as our own errors."""
+    if remote.reason == "INSUFFICIENT_CREDITS":
+        raise InsufficientCredits(int(remote.metadata["balance"]),
+                                  int(remote.metadata["required"])) from None
+    if remote.reason == "IN_DEBT":
+        raise InDebt(int(remote.metadata["debt"]), int(remote.metadata["required"])) from None
 
 
 def _never_reached_a_server(remote: RemoteError) -> bool:
@@ -85,13 +114,64 @@ class CreditsClient:
                 return
             except _Failed as failed:
                 remote = failed.remote
-                if remote.reason == "INSUFFICIENT_CREDITS":
-                    raise InsufficientCredits(int(remote.metadata["balance"]),
-                                              int(remote.metadata["required"])) from None
+                _refused(remote)
                 if remote.reason == "UNKNOWN_ACCOUNT" and attempt == 1:
                     await self.ensure_account(gen.user_id)
                     continue
                 raise BillingUnavailable(f"charging failed: {remote.code.name}") from None
+
+    async def reserve(self, gen: Generation, timeout_s: int) -> bool:
+        """Hold the price (keyed by the generation): a repeat answers the first result.
+        False when the generation was charged at once, before holds existed."""
+        request = pb.ReserveRequest(user_id=gen.user_id, amount=gen.price, reference=gen.id,
+                                    idempotency_key=hold_key(gen.id, "reserve"),
+                                    timeout_s=timeout_s)
+        for attempt in (1, 2):
+            try:
+                await self._call("Reserve", request)
+                return True
+            except _Failed as failed:
+                remote = failed.remote
+                _refused(remote)
+                if remote.reason == "REFERENCE_ALREADY_CHARGED":
+                    return False
+                if remote.reason == "UNKNOWN_ACCOUNT" and attempt == 1:
+                    await self.ensure_account(gen.user_id)
+                    continue
+                raise BillingUnavailable(f"reserving failed: {remote.code.name}") from None
+        raise AssertionError("unreachable")
+
+    async def capture(self, gen: Generation) -> HoldResult:
+        request = pb.CaptureRequest(
+            reference=gen.id, amount=gen.price, idempotency_key=hold_key(gen.id, "capture"),
+            description=f"{gen.model} {gen.resolution} {gen.duration_s}s")
+        try:
+            await self._call("Capture", request)
+            return HoldResult.DONE
+        except _Failed as failed:
+            reason = failed.remote.reason
+            if reason == "HOLD_ALREADY_RELEASED":
+                return HoldResult.TIMED_OUT  # we never release a delivered video's hold
+            if reason == "HOLD_NOT_FOUND":
+                return HoldResult.NO_HOLD
+            raise BillingUnavailable(f"capture failed: {failed.remote.code.name}") from None
+
+    async def release(self, gen: Generation, reason: str) -> HoldResult:
+        request = pb.ReleaseRequest(reference=gen.id,
+                                    idempotency_key=hold_key(gen.id, "release"),
+                                    reason=reason[:500])
+        try:
+            await self._call("Release", request)
+            return HoldResult.DONE
+        except _Failed as failed:
+            code = failed.remote.reason
+            if code == "HOLD_ALREADY_RELEASED":
+                return HoldResult.DONE  # by its timeout: the same end
+            if code == "HOLD_ALREADY_CAPTURED":
+                return HoldResult.CAPTURED
+            if code == "HOLD_NOT_FOUND":
+                return HoldResult.NO_HOLD
+            raise BillingUnavailable(f"release failed: {failed.remote.code.name}") from None
 
     async def ensure_account(self, user_id: str) -> None:
         try:
@@ -100,13 +180,15 @@ class CreditsClient:
             raise BillingUnavailable(
                 f"opening the account failed: {failed.remote.code.name}") from None
 
-    async def balance(self, user_id: str) -> int:
+    async def balance(self, user_id: str) -> tuple[int, int]:
+        """(available, debt)."""
         try:
             response = await self._call("GetBalance", pb.GetBalanceRequest(user_id=user_id))
         except _Failed as failed:
             raise BillingUnavailable(
                 f"balance unavailable: {failed.remote.code.name}") from None
-        return response.account.balance  # type: ignore[attr-defined]
+        account = response.account  # type: ignore[attr-defined]
+        return account.available, account.debt
 
     async def refund(self, gen: Generation, reason: str) -> RefundResult:
         request = pb.RefundRequest(reference=gen.id, idempotency_key=refund_key(gen.id),

@@ -6,7 +6,7 @@ import os
 
 log = logging.getLogger(__name__)
 
-POINTS = ("after_insert", "after_charge", "after_submit", "after_store", "after_terminal")
+POINTS = ("after_insert", "after_reserve", "after_submit", "after_store", "after_terminal")
 
 
 class InjectedCrash(Exception):

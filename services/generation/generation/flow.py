@@ -1,5 +1,5 @@
-"""The generation's life: charge, submit, apply news, settle. Never submit before
-charging; never keep a charge for a job that did not run; refund once.
+"""The generation's life: reserve, submit, apply news, settle. Never submit without a
+hold; capture it for a delivered video, release it otherwise, once.
 
 Only a definite answer ends a generation: a refusal for lack of credits rejects it, the
 provider refusing the job fails it. An unknown outcome (credits or the provider did not
@@ -19,7 +19,7 @@ from videogen_common.errors import (
 )
 
 from .catalog import Catalog, provider_input
-from .credits_client import BillingUnavailable, CreditsClient, InsufficientCredits, RefundResult
+from .credits_client import BillingUnavailable, CreditsClient, InDebt, InsufficientCredits
 from .faults import Faults
 from .metrics import PROVIDER_DUPLICATES_CANCELED
 from .provider import ProviderRefused, ProviderUnavailable, ReplicateProvider
@@ -43,6 +43,8 @@ class FlowConfig:
     # After an ambiguous create that a lookup did not find, wait this long for it to land
     # before looking again (and only then create another).
     create_settle: timedelta = timedelta(seconds=30)
+    # How long credits keep a generation's hold before releasing it on their own.
+    hold_timeout_s: int = 3 * 3600
 
 
 class IdempotencyKeyReused(AlreadyExists):
@@ -65,7 +67,7 @@ class GenerationFlow(Settler):
     def __init__(self, repo: GenerationRepository, credits: CreditsClient,
                  provider: ReplicateProvider, storage, catalog: Catalog,
                  faults: Faults, config: FlowConfig) -> None:
-        super().__init__(repo, credits, storage)
+        super().__init__(repo, credits, storage, config.hold_timeout_s)
         self.provider, self.catalog, self.faults, self.config = provider, catalog, faults, config
 
     def webhook_url(self, generation_id: str) -> str:
@@ -103,7 +105,7 @@ class GenerationFlow(Settler):
             return await self._replay(gen, request, retry_of), True
         self.faults.hit("after_insert")
         try:
-            return await self.charge_and_submit(gen, lease), False
+            return await self.reserve_and_submit(gen, lease), False
         finally:
             await self.repo.release(lease)
 
@@ -111,22 +113,30 @@ class GenerationFlow(Settler):
         if gen.fingerprint != fingerprint(request, retry_of):
             raise IdempotencyKeyReused("idempotency_key was already used with other parameters")
         if gen.status is Status.REJECTED:
-            raise InsufficientCredits(await self.credits.balance(gen.user_id), gen.price)
+            available, debt = await self.credits.balance(gen.user_id)
+            if debt:
+                raise InDebt(debt, gen.price)
+            raise InsufficientCredits(available, gen.price)
         return gen
 
-    async def charge_and_submit(self, gen: Generation, lease: Lease) -> Generation:
-        """Charge, then submit. A refusal rejects; an unknown answer waits for recovery."""
+    async def reserve_and_submit(self, gen: Generation, lease: Lease) -> Generation:
+        """Hold the price, then submit. A refusal rejects; an unknown answer waits for
+        recovery."""
         try:
-            await self.credits.charge(gen)
+            held = await self.credits.reserve(gen, self.hold_timeout_s)
         except InsufficientCredits:
             await self.repo.reject(gen.id, "insufficient credits")
             raise
+        except InDebt:
+            await self.repo.reject(gen.id, "the account is in debt")
+            raise
         except BillingUnavailable as error:
-            log.warning("charge outcome unknown; recovery settles it",
+            log.warning("hold outcome unknown; recovery settles it",
                         extra={"generation": gen.id, "error": error.message})
             return gen
-        gen = await self.repo.mark_charged(gen.id) or await self.repo.get(gen.id) or gen
-        self.faults.hit("after_charge")
+        marked = (self.repo.mark_reserved(gen.id) if held else self.repo.mark_charged(gen.id))
+        gen = await marked or await self.repo.get(gen.id) or gen
+        self.faults.hit("after_reserve")
         return await self.submit(gen, lease)
 
     async def submit(self, gen: Generation, lease: Lease) -> Generation:
@@ -251,6 +261,8 @@ class GenerationFlow(Settler):
         gen = await self.repo.get(generation_id)
         if gen is None:
             return None
+        if gen.prediction_id == news.prediction_id:
+            return gen  # stored meanwhile (by a concurrent delivery of its news)
         if gen.prediction_id is not None:
             if news.status not in ("succeeded", "failed", "canceled", "aborted"):
                 await self.cancel_duplicate(gen.id, news.prediction_id)
@@ -259,7 +271,9 @@ class GenerationFlow(Settler):
             return None  # not known to be paid for: recovery charges, then looks it up
         stored = await self.repo.store_prediction(gen.id, news.prediction_id,
                                                   self.config.poll_after)
-        if stored is not None and stored.status.terminal:
+        if stored is None:  # another prediction (or this one) was stored first
+            return await self._adopt(generation_id, news)
+        if stored.status.terminal:
             await self._cancel_at_provider(news.prediction_id)
         return stored
 

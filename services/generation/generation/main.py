@@ -88,7 +88,8 @@ def build_flow(settings: GenerationSettings, channel: grpc.aio.Channel) -> Gener
                           timedelta(seconds=settings.generation_poll_after_s),
                           create_attempts_max=settings.generation_replicate_create_attempts,
                           create_settle=timedelta(
-                              seconds=settings.generation_create_settle_s)),
+                              seconds=settings.generation_create_settle_s),
+                          hold_timeout_s=settings.generation_hold_timeout_s),
     )
 
 

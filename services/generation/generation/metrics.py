@@ -12,3 +12,6 @@ PROVIDER_DUPLICATES_CANCELED = Counter(
 COPIES_LOST = Counter(
     "generation_output_copies_lost_total",
     "Outputs whose copy was given up after the bounded attempts")
+UNPAID_DELIVERIES = Counter(
+    "generation_unpaid_deliveries_total",
+    "Videos delivered whose hold had timed out and that could not be charged")

@@ -25,8 +25,8 @@ from .states import PollVerdict, Status, Step, judge_poll
 
 log = logging.getLogger(__name__)
 
-# Refunds first: money owed to users is never held up by work that cannot progress.
-STEP_ORDER = (Step.REFUND, Step.CHARGE, Step.SUBMIT, Step.POLL, Step.COPY)
+# Settlements first: money owed is never held up by work that cannot progress.
+STEP_ORDER = (Step.SETTLE, Step.CHARGE, Step.SUBMIT, Step.POLL, Step.COPY)
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Recovery:
         self.repo = flow.repo
         self.config = config
         self._steps: dict[Step, Callable[[Generation, Lease], Awaitable[None]]] = {
-            Step.REFUND: self._settle, Step.CHARGE: self._charge,
+            Step.SETTLE: self._settle, Step.CHARGE: self._charge,
             Step.SUBMIT: self._find_or_submit, Step.POLL: self._poll, Step.COPY: self._settle,
         }
 
@@ -105,7 +105,7 @@ class Recovery:
         if self._age(gen) > self.config.submit_within:
             await self._end(gen, Status.FAILED, "not started in time")
             return
-        await self.flow.charge_and_submit(gen, lease)
+        await self.flow.reserve_and_submit(gen, lease)
 
     async def _find_or_submit(self, gen: Generation, lease: Lease) -> None:
         """The job may exist already (a crash after submitting, an answer lost): look

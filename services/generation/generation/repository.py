@@ -37,10 +37,11 @@ _AVAILABLE = ("(lease_until IS NULL OR lease_until < now())"
               " AND (recover_after IS NULL OR recover_after <= now())")
 # What each kind of recovery work looks like (each has its own partial index).
 _STEP_CONDITION = {
-    Step.REFUND: "charge IN ('pending', 'charged')"
-                 " AND status IN ('failed', 'canceled', 'timed_out')",
+    Step.SETTLE: "(charge IN ('pending', 'reserved', 'charged')"
+                 " AND status IN ('failed', 'canceled', 'timed_out'))"
+                 " OR (charge IN ('pending', 'reserved') AND status = 'succeeded')",
     Step.CHARGE: "status = 'queued' AND charge = 'pending'",
-    Step.SUBMIT: f"{_OPEN} AND charge = 'charged' AND prediction_id IS NULL",
+    Step.SUBMIT: f"{_OPEN} AND charge IN ('reserved', 'charged') AND prediction_id IS NULL",
     # Backed off per row (back_off_poll); the age limit is judged once the provider
     # has been asked.
     Step.POLL: "status IN ('starting', 'processing') AND prediction_id IS NOT NULL"
@@ -146,11 +147,29 @@ class GenerationRepository:
 
     # ------------------------------------------------------------------ money
 
+    async def mark_reserved(self, generation_id: str) -> Generation | None:
+        return await self._update(generation_id, "charge = 'reserved'", "charge = 'pending'")
+
+    async def mark_captured(self, generation_id: str) -> Generation | None:
+        return await self._update(generation_id, "charge = 'captured'", "charge = 'reserved'")
+
+    async def mark_released(self, generation_id: str) -> Generation | None:
+        return await self._update(generation_id, "charge = 'released'",
+                                  "charge = 'reserved'")
+
     async def mark_charged(self, generation_id: str) -> Generation | None:
-        return await self._update(generation_id, "charge = 'charged'", "charge = 'pending'")
+        """Charged at once: a row from before holds, or a delivered video whose hold
+        had timed out."""
+        return await self._update(generation_id, "charge = 'charged'",
+                                  "charge IN ('pending', 'reserved')")
 
     async def mark_never_charged(self, generation_id: str) -> Generation | None:
         return await self._update(generation_id, "charge = 'none'", "charge = 'pending'")
+
+    async def mark_unpaid(self, generation_id: str) -> Generation | None:
+        """A delivered video nothing could be charged for (logged and counted)."""
+        return await self._update(generation_id, "charge = 'released'",
+                                  "charge = 'reserved'")
 
     async def reject(self, generation_id: str, error: str) -> Generation | None:
         """Short of credits before anything was submitted."""

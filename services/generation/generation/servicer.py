@@ -45,7 +45,9 @@ def generation_pb(gen: Generation) -> pb.Generation:
         progress=gen.progress, price=gen.price, video_url=gen.video_url or "",
         error=gen.error or "", logs=gen.logs, retry_of=gen.retry_of or "",
         created_at=timestamp(gen.created_at), completed_at=timestamp(gen.completed_at),
-        refunded=gen.charge is Charge.REFUNDED,
+        refunded=gen.charge.given_back, reserved=gen.charge is Charge.RESERVED,
+        credits_used=gen.price if gen.charge.paid and gen.status is not Status.REJECTED
+        else 0,
     )
 
 

@@ -58,6 +58,9 @@ class GenerationSettings(ServiceSettings):
     # Older than this and still running (the provider is asked first): canceled at
     # Replicate, timed_out, refunded.
     generation_age_max_s: float = Field(1800.0, gt=0)
+    # Credits release a generation's hold on their own after this; it must be well
+    # beyond the longest a job may run (see the check below).
+    generation_hold_timeout_s: int = Field(3 * 3600, ge=60)
     # Watchers (SSE) that reconnect get every event they missed within this many seconds.
     generation_events_keep_s: float = Field(86400.0, gt=0)
     # Tests only: named points where the process dies (faults.POINTS).
@@ -81,6 +84,20 @@ class GenerationSettings(ServiceSettings):
             raise ValueError(
                 f"GENERATION_LEASE_S ({self.generation_lease_s}) must be more than twice "
                 f"GENERATION_REPLICATE_TIMEOUT_S ({self.generation_replicate_timeout_s})")
+        return self
+
+    @model_validator(mode="after")
+    def _holds_outlast_every_job(self) -> "GenerationSettings":
+        # A generation may wait GENERATION_SUBMIT_WITHIN_S to start and then run until
+        # it is timed out: past GENERATION_AGE_MAX_S, or twice that while Replicate
+        # cannot be asked. Its hold must still be there, with room to spare.
+        longest = self.generation_submit_within_s + 2 * self.generation_age_max_s
+        if self.generation_hold_timeout_s < 1.5 * longest:
+            raise ValueError(
+                f"GENERATION_HOLD_TIMEOUT_S ({self.generation_hold_timeout_s}) must be at "
+                f"least 1.5 times the longest a generation may last ({longest:.0f} s: "
+                "GENERATION_SUBMIT_WITHIN_S + 2 x GENERATION_AGE_MAX_S), or a hold could "
+                "be released under a job that still runs")
         return self
 
     @field_validator("webhook_public_url", "generation_media_base_url")

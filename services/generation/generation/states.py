@@ -49,19 +49,43 @@ _RANK = {Status.QUEUED: 0, Status.STARTING: 1, Status.PROCESSING: 2}
 
 
 class Charge(str, enum.Enum):
-    """The generation's money: pending (not known to be charged), charged, none (never
-    charged), refunded. Moves pending -> charged | none, charged -> refunded only."""
+    """The generation's money. On holds: pending (not known to be reserved) -> reserved
+    | none; reserved -> captured (delivered) | released (not). Rows charged before holds
+    existed: charged -> refunded. A hold that timed out under a delivered video is
+    charged instead (reserved -> charged)."""
 
     PENDING = "pending"
+    RESERVED = "reserved"
+    CAPTURED = "captured"
+    RELEASED = "released"
     CHARGED = "charged"
     NONE = "none"
     REFUNDED = "refunded"
+
+    @property
+    def paid(self) -> bool:
+        """The user pays for the generation (or its credits are held for it)."""
+        return self in (Charge.RESERVED, Charge.CAPTURED, Charge.CHARGED, Charge.PENDING)
+
+    @property
+    def given_back(self) -> bool:
+        return self in (Charge.RELEASED, Charge.REFUNDED)
+
+
+class Settlement(enum.Enum):
+    """What a finished generation still owes the ledger."""
+
+    NOTHING = "nothing"
+    ASK_AGAIN = "ask_again"  # the hold's fate is unknown: the same keyed Reserve tells
+    CAPTURE = "capture"      # delivered: the hold becomes its usage
+    RELEASE = "release"      # not delivered: the hold goes back
+    REFUND = "refund"        # charged before holds existed, not delivered
 
 
 class Step(str, enum.Enum):
     """Kinds of unfinished work recovery looks for, each claimed on its own."""
 
-    REFUND = "refund"      # failed, canceled or timed out, charge not settled
+    SETTLE = "settle"      # finished, its hold (or old-style charge) not settled
     CHARGE = "charge"      # queued, charge outcome unknown
     SUBMIT = "submit"      # charged, no prediction stored
     POLL = "poll"          # submitted, no news for a while (or too old)
@@ -169,9 +193,17 @@ def judge_poll(gen: Generation, news: ProviderNews | None, *, missing: bool,
     return PollVerdict.APPLY if changes is not None else PollVerdict.BACK_OFF
 
 
-def owes_refund(gen: Generation) -> bool:
-    return Status(gen.status).refundable and Charge(gen.charge) in (Charge.PENDING,
-                                                                      Charge.CHARGED)
+def settlement_due(gen: Generation) -> Settlement:
+    status, charge = Status(gen.status), Charge(gen.charge)
+    if not (status.refundable or status is Status.SUCCEEDED):
+        return Settlement.NOTHING
+    if charge is Charge.PENDING:
+        return Settlement.ASK_AGAIN
+    if charge is Charge.RESERVED:
+        return Settlement.CAPTURE if status is Status.SUCCEEDED else Settlement.RELEASE
+    if charge is Charge.CHARGED and status.refundable:
+        return Settlement.REFUND
+    return Settlement.NOTHING
 
 
 def owes_copy(gen: Generation) -> bool:

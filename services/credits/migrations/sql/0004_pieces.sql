@@ -114,6 +114,7 @@ CREATE FUNCTION credits.give_back(p_user uuid, p_ids bigint[], p_amounts bigint[
 LANGUAGE plpgsql AS $$
 DECLARE
     g credits.grants;
+    e credits.entries;
     v_share bigint;
     v_debt bigint;
     v_pay bigint;
@@ -125,16 +126,18 @@ BEGIN
         IF g.reversed_by IS NOT NULL THEN
             SELECT debt INTO v_debt FROM credits.accounts WHERE user_id = p_user;
             v_pay := least(v_debt, v_share);
+            -- The share leaves from the grant it came back to (its draws say so).
             IF v_pay > 0 THEN
-                PERFORM credits.post(p_user, 'debt_payment', -v_pay,
-                                     'return:' || p_ref || ':' || g.id,
-                                     'returned credits of a reversed payment', 'system',
-                                     -v_pay);
+                e := credits.post(p_user, 'debt_payment', -v_pay,
+                                  'return:' || p_ref || ':' || g.id,
+                                  'returned credits of a reversed payment', 'system', -v_pay);
+                PERFORM credits.record_draws(ARRAY[g.id], ARRAY[v_pay], e.id, NULL);
             END IF;
             IF v_share > v_pay THEN
-                PERFORM credits.post(p_user, 'reversal', v_pay - v_share,
-                                     'return:' || p_ref || ':' || g.id,
-                                     'returned credits of a reversed payment', 'system');
+                e := credits.post(p_user, 'reversal', v_pay - v_share,
+                                  'return:' || p_ref || ':' || g.id,
+                                  'returned credits of a reversed payment', 'system');
+                PERFORM credits.record_draws(ARRAY[g.id], ARRAY[v_share - v_pay], e.id, NULL);
             END IF;
         ELSIF g.expires_at IS NOT NULL AND g.expires_at <= now() THEN
             PERFORM credits.post(p_user, 'expiry', -v_share,

@@ -9,7 +9,7 @@ from generation.rules import Request, check_request
 from generation.catalog import Catalog
 from generation.states import (
     MISSING_POLLS_MAX, UNREACHABLE_AGE_FACTOR, Charge, PollVerdict, Status, judge_poll,
-    owes_copy, owes_refund,
+    Settlement, owes_copy, settlement_due,
 )
 from videogen_common.errors import InvalidArgument
 
@@ -64,10 +64,17 @@ def test_a_job_the_provider_forgot_is_lost_after_a_bounded_number_of_polls():
 
 
 def test_what_a_terminal_generation_still_owes():
-    failed = running(status=Status.FAILED)
-    assert owes_refund(failed) and owes_refund(replace(failed, charge=Charge.PENDING))
-    assert not owes_refund(replace(failed, charge=Charge.REFUNDED))
-    assert not owes_refund(replace(failed, status=Status.SUCCEEDED))
+    failed = running(status=Status.FAILED, charge=Charge.RESERVED)
+    assert settlement_due(failed) is Settlement.RELEASE
+    assert settlement_due(replace(failed, charge=Charge.PENDING)) is Settlement.ASK_AGAIN
+    assert settlement_due(replace(failed, charge=Charge.CHARGED)) is Settlement.REFUND
+    for done in (Charge.RELEASED, Charge.REFUNDED, Charge.NONE):
+        assert settlement_due(replace(failed, charge=done)) is Settlement.NOTHING
+    delivered = replace(failed, status=Status.SUCCEEDED)
+    assert settlement_due(delivered) is Settlement.CAPTURE
+    assert settlement_due(replace(delivered, charge=Charge.CHARGED)) is Settlement.NOTHING
+    assert settlement_due(replace(delivered, charge=Charge.CAPTURED)) is Settlement.NOTHING
+    assert settlement_due(running()) is Settlement.NOTHING  # still running: holds stay
     done = running(status=Status.SUCCEEDED, output_url="https://x/o.mp4")
     assert owes_copy(done)
     assert not owes_copy(replace(done, copy_lost=True))
