@@ -94,7 +94,7 @@ async def build_stack(database_url: str, media_dir: Path, emulator_config: Emula
     emulator = await start_emulator(emulator_config)
     credits_app = await start_credits(CreditsSettings(
         _env_file=None, database_url=database_url, credits_caller_tokens=TOKENS["credits"],
-        credits_grpc_address="127.0.0.1:0"))
+        credits_grpc_address="127.0.0.1:0", credits_subscription_grace_s=0))
     gateway_port = free_port()
     gateway_base = f"http://127.0.0.1:{gateway_port}"
     generation_app = await start_generation(generation_settings(

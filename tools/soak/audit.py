@@ -23,6 +23,7 @@ class Snapshot:
     entries: list[tuple]  # (user_id, kind, amount, reference, balance_after, id)
     generations: dict[str, dict]
     predictions: list[dict]
+    holds: dict[str, str]  # reference -> status
 
     @property
     def open_generations(self) -> int:
@@ -41,6 +42,8 @@ async def snapshot(database_url: str, emulator_url: str) -> Snapshot:
             " video_url, copy_lost FROM generation.generations")
         names = [c.name for c in cursor.description]
         generations = {row[0]: dict(zip(names, row)) for row in await cursor.fetchall()}
+        holds = dict(await (await conn.execute(
+            "SELECT reference, status FROM credits.holds")).fetchall())
     async with aiohttp.ClientSession() as session:
         async with session.get(f"{emulator_url}/_emulator/predictions") as response:
             predictions = (await response.json())["predictions"]
@@ -49,16 +52,17 @@ async def snapshot(database_url: str, emulator_url: str) -> Snapshot:
             async with session.get(url) as response:
                 sent = await response.json() if response.status == 200 else {}
             prediction["deliveries"] = sent.get("deliveries", [])
-    return Snapshot(accounts, list(entries), generations, predictions)
+    return Snapshot(accounts, list(entries), generations, predictions, holds)
 
 
 def settled(snap: Snapshot) -> bool:
     """Nothing left for recovery: every generation ended and owes nothing."""
     for gen in snap.generations.values():
-        if gen["status"] in OPEN or (gen["status"] in GAVE_UP
-                                     and gen["charge"] in ("pending", "charged")):
+        if gen["status"] in OPEN or (gen["status"] in GAVE_UP and gen["charge"] in (
+                "pending", "reserved", "charged")):
             return False
-        if gen["status"] == "succeeded" and not gen["video_url"]:
+        if gen["status"] == "succeeded" and (not gen["video_url"]
+                                             or gen["charge"] in ("pending", "reserved")):
             return False
     return True
 
@@ -103,22 +107,28 @@ def _by_reference(snap: Snapshot) -> dict[tuple[str, str], int]:
 def _generations(snap: Snapshot) -> list[str]:
     found, counts = [], _by_reference(snap)
     for gid, gen in snap.generations.items():
-        status = gen["status"]
+        status, hold = gen["status"], snap.holds.get(gid)
         charged, refunded = counts[("usage", gid)], counts[("refund", gid)]
         if status in OPEN:
             found.append(f"generation {gid}: still {status} after the recovery window")
-        elif status == "succeeded":
-            if (charged, refunded) != (1, 0):
+            continue
+        if hold == "open":
+            found.append(f"generation {gid}: {status}, its hold still open")
+        if status == "succeeded":
+            if (charged, refunded) != (1, 0) or hold == "released" and charged != 1:
                 found.append(f"generation {gid}: succeeded with {charged} charges and "
-                             f"{refunded} refunds")
+                             f"{refunded} refunds (hold {hold})")
             if not gen["video_url"]:
                 found.append(f"generation {gid}: succeeded without a video")
         elif status in GAVE_UP:
-            if charged != refunded or charged > 1 or gen["charge"] not in ("refunded", "none"):
+            # Not delivered: its hold released (nothing in the history), or an old-style
+            # charge refunded exactly once.
+            settled_ = gen["charge"] in ("released", "refunded", "none")
+            if not settled_ or charged != refunded or charged > 1 or hold == "captured":
                 found.append(f"generation {gid}: {status} with {charged} charges, {refunded}"
-                             f" refunds, charge {gen['charge']}")
-        elif status == "rejected" and charged:
-            found.append(f"generation {gid}: rejected yet charged")
+                             f" refunds, hold {hold}, charge {gen['charge']}")
+        elif status == "rejected" and (charged or hold not in (None, "released")):
+            found.append(f"generation {gid}: rejected yet charged (hold {hold})")
     return found
 
 
@@ -134,8 +144,8 @@ def _provider(snap: Snapshot) -> list[str]:
             continue
         if len(predictions) > 1:
             found.append(f"generation {gid}: {len(predictions)} jobs at the provider")
-        if not counts[("usage", gid)]:
-            found.append(f"generation {gid}: a job ran at the provider but was never paid")
+        if not counts[("usage", gid)] and gid not in snap.holds:
+            found.append(f"generation {gid}: a job ran at the provider, neither held nor paid")
         for p in predictions:
             if p["lost"]:
                 continue
