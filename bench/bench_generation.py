@@ -1,7 +1,7 @@
 """CreateGeneration end to end: the generation service and the Replicate emulator.
 
 The generation service (python -m generation.main) runs as in production: it writes the
-row, charges it through the credits service the benchmark already started (Deduct over
+row, holds its price at the credits service the benchmark already started (Reserve over
 gRPC, with the credits "generation" token) and creates the prediction with the official
 Replicate client. The emulator answers creates at once and spends nothing afterwards:
 lifecycles are paused (every prediction stays "starting") and webhooks are dropped, so
@@ -119,16 +119,16 @@ def start_generation_stack(procs: Processes, *, database_url: str, credits_addre
 
 # Where a CreateGeneration's time goes, from the clock times its steps left behind (the
 # database's now() is each transaction's start; the emulator stamps a prediction when the
-# create request arrives): the row's INSERT, the credits entry of its Deduct, the create
+# create request arrives): the row's INSERT, the hold at credits, the create
 # reaching Replicate, the UPDATE storing the prediction id, and the last UPDATE (applying
 # the prediction's status) just before the answer.
 STAMPS = """
-SELECT g.id::text, g.created_at, e.created_at, g.submitted_at, g.updated_at
+SELECT g.id::text, g.created_at, h.created_at, g.submitted_at, g.updated_at
   FROM generation.generations g
-  JOIN credits.entries e ON e.kind = 'usage' AND e.reference = g.id::text
+  JOIN credits.holds h ON h.reference = g.id::text
  WHERE g.submitted_at IS NOT NULL
 """
-PHASES = ("INSERT -> Deduct at credits", "Deduct -> create at Replicate",
+PHASES = ("INSERT -> Reserve at credits", "Reserve -> create at Replicate",
           "create at Replicate -> id stored", "id stored -> status applied")
 
 
@@ -154,7 +154,8 @@ def generation_checks(libpq: str, stack: GenerationStack) -> dict:
     """What the load left in generation.generations (warmups included), and the phases."""
     with psycopg.connect(libpq, autocommit=True) as conn:
         row = conn.execute(
-            "SELECT count(*), count(prediction_id), count(*) FILTER (WHERE charge = 'charged'),"
+            "SELECT count(*), count(prediction_id),"
+            " count(*) FILTER (WHERE charge IN ('reserved', 'captured', 'charged')),"
             " count(*) FILTER (WHERE status = 'starting') FROM generation.generations"
         ).fetchone()
         stamps = conn.execute(STAMPS).fetchall()

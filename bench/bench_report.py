@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 CREDITS = "credits Deduct (k6)"
+CREDITS_BEFORE = "credits Deduct before grants (k6)"
+GRANTS_RATIO_TARGET = 0.9  # Deduct on grants / Deduct before, same run
 GENERATION = "generation CreateGeneration (k6)"
 NOOP = "no-op gRPC server (k6)"
 PGBENCH = "pgbench seed.deduct_credits"
@@ -246,3 +248,18 @@ def write_json(directory: Path, header: dict, results: list[Result], found: dict
         "ledger_checks": checks,
     }, indent=2))
     return path
+
+
+def before_lines(results: list[Result], levels: list[int]) -> str:
+    """Deduct today beside Deduct before grants and holds, at each load."""
+    out = []
+    for level in levels:
+        now, before = _find(results, CREDITS, level), _find(results, CREDITS_BEFORE, level)
+        if now is None or before is None or not before.rps:
+            continue
+        ratio = now.rps / before.rps
+        verdict = "met" if ratio >= GRANTS_RATIO_TARGET else "NOT met"
+        out.append(f"  Deduct on grants / before grants @{level}: {ratio:.2f}x "
+                   f"({now.rps:.0f} vs {before.rps:.0f} req/s; p99 {now.p99_ms or 0:.1f} vs "
+                   f"{before.p99_ms or 0:.1f} ms; target >= {GRANTS_RATIO_TARGET}: {verdict})")
+    return "\n".join(out)

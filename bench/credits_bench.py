@@ -50,8 +50,12 @@ from bench_info import machine, print_header  # noqa: E402
 from bench_k6 import CREATE_GENERATION, DEDUCT, K6Script, run_k6, write_users  # noqa: E402
 from bench_pgbench import run_pgbench  # noqa: E402
 from bench_procs import ChildFailed, Processes  # noqa: E402
+from bench_baseline import drop as drop_baseline  # noqa: E402
+from bench_baseline import start_baseline_credits  # noqa: E402
+from bench_ledger import lines as ledger_lines  # noqa: E402
+from bench_ledger import run as run_ledger  # noqa: E402
 from bench_report import (  # noqa: E402
-    CREDITS, GENERATION, NOOP, Result, generation_comparison, generation_lines, p99_verdict,
+    CREDITS, CREDITS_BEFORE, GENERATION, NOOP, Result, before_lines, generation_comparison, generation_lines, p99_verdict,
     ratio_lines, ratios, table, webhook_comparison, webhook_lines, write_json,
 )
 from bench_service import (  # noqa: E402
@@ -61,7 +65,8 @@ from bench_webhooks import WebhookBench  # noqa: E402
 
 RESULTS_DIR = BENCH / "results"
 PROTO_DIR = BENCH.parent / "protos"
-SCENARIOS = ("credits", "generation", "noop", "pgbench", "direct", "webhooks")
+SCENARIOS = ("credits", "before", "ledger", "generation", "noop", "pgbench", "direct",
+             "webhooks")
 GROUPS = {"baselines": ("noop", "pgbench", "direct"), "all": SCENARIOS}
 
 
@@ -129,6 +134,10 @@ class Bench:
 
     def run_all(self) -> list[Result]:
         results = self.services() if self.chosen & {"credits", "generation"} else []
+        if "before" in self.chosen:
+            results += self.before()
+        if "ledger" in self.chosen:
+            self.checks["ledger_lines"] = ledger_lines(run_ledger(self.args.seconds))
         if "noop" in self.chosen:
             results += self.noop()
         for level in self.args.levels if "pgbench" in self.chosen else ():
@@ -179,6 +188,22 @@ class Bench:
         self.procs.stop_all()  # free the cores for the baselines
         return results
 
+    def before(self) -> list[Result]:
+        """The credits service before grants and holds, under the same Deduct load."""
+        tokens = Tokens.fresh()
+        address, pid, name = start_baseline_credits(self.procs, self.db.server, tokens,
+                                                    self.work)
+        try:
+            users = asyncio.run(fund_accounts(address, tokens, self.args.accounts,
+                                              uuid.uuid4().hex[:8]))
+            users_file = self.work / "credits-before-users.json"
+            write_users(users, users_file)
+            return [self._k6(CREDITS_BEFORE, address, pid, tokens.generation, level,
+                             users_file=users_file) for level in self.args.levels]
+        finally:
+            self.procs.stop_all()
+            drop_baseline(self.db.server, name)
+
     def generation(self, credits_address: str, credits_pid: int, tokens: Tokens) -> Result:
         stack = start_generation_stack(
             self.procs, database_url=self.db.url, credits_address=credits_address,
@@ -197,10 +222,11 @@ class Bench:
         return results
 
     def _k6(self, scenario: str, address: str, pid: int, token: str, level: int,
-            script: K6Script = DEDUCT, named: dict[str, int] | None = None) -> Result:
+            script: K6Script = DEDUCT, named: dict[str, int] | None = None,
+            users_file: Path | None = None) -> Result:
         return self._watched(pid, lambda: run_k6(
             self.procs, scenario=scenario, address=address, token=token,
-            users_file=self.users_file, run_id=uuid.uuid4().hex[:10], vus=level,
+            users_file=users_file or self.users_file, run_id=uuid.uuid4().hex[:10], vus=level,
             warmup_s=self.args.warmup, seconds=self.args.seconds, work=self.work,
             proto_dir=PROTO_DIR if self.args.k6_proto else None, script=script), named)
 
@@ -232,6 +258,10 @@ def report(info: dict, args, results: list[Result], checks: dict) -> None:
     print()
     print(ratio_lines(found, verdict))
     print(generation_lines(generation))
+    if (compared := before_lines(results, args.levels)):
+        print(compared)
+    if "ledger_lines" in checks:
+        print("\n".join(checks["ledger_lines"]))
     if "accounts_reconciled" in checks:
         charges = " (CreateGeneration's charges included)" if "generations" in checks else ""
         print(f"ledger after load: {checks.get('usage_entries_committed')} Deducts committed"

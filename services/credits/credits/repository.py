@@ -18,7 +18,8 @@ _ENTRY_COLUMNS = (
 )
 # What can be spent is read from the live grants: credits past their expiry are never
 # counted, whether the sweep has taken them out yet or not.
-_LIVE = "g.user_id = a.user_id AND g.remaining > 0 AND (g.expires_at IS NULL OR g.expires_at > now())"
+_LIVE = ("g.user_id = a.user_id AND NOT g.drained"
+         " AND (g.expires_at IS NULL OR g.expires_at > now())")
 _ACCOUNT_COLUMNS = (
     "a.user_id::text AS user_id, a.balance, a.plan, p.unlimited, a.created_at,"
     " (SELECT coalesce(max(e.id), 0) FROM credits.entries e WHERE e.user_id = a.user_id)"
@@ -28,7 +29,7 @@ _ACCOUNT_COLUMNS = (
     f" (SELECT min(g.expires_at) FROM credits.grants g WHERE {_LIVE}) AS next_expiry_at,"
     f" (SELECT coalesce(sum(g.remaining), 0) FROM credits.grants g WHERE {_LIVE}"
     "  AND g.expires_at = (SELECT min(x.expires_at) FROM credits.grants x"
-    "   WHERE x.user_id = a.user_id AND x.remaining > 0 AND x.expires_at > now()))"
+    "   WHERE x.user_id = a.user_id AND NOT x.drained AND x.expires_at > now()))"
     " AS next_expiry_amount"
 )
 _GRANT_COLUMNS = ("id, source, amount, remaining, expired, priority, expires_at, reference,"
@@ -121,7 +122,8 @@ class LedgerRepository:
 
     async def grants(self, user_id: str, include_spent: bool) -> tuple[list[Grant], list[Hold]]:
         """Grants in spend order, and the open holds."""
-        live = "" if include_spent else " AND remaining > 0 AND (expires_at IS NULL OR expires_at > now())"
+        live = ("" if include_spent
+                else " AND NOT drained AND (expires_at IS NULL OR expires_at > now())")
         async with self.engine.connect() as conn:
             grants = (await conn.execute(text(
                 f"SELECT {_GRANT_COLUMNS} FROM credits.grants WHERE user_id = :u{live}"

@@ -112,8 +112,9 @@ BEGIN
                                      WHERE kind = 'usage' AND reference = p.reference) THEN
         RETURN credits.conflict(r, p, 'reference_charged');
     END IF;
-    SELECT * INTO acct FROM credits.lock_account(p.user_id);
-    IF acct.unlimited IS NULL THEN
+    SELECT a.debt, p_.unlimited, a.balance INTO acct FROM credits.accounts a
+      JOIN credits.plans p_ ON p_.code = a.plan WHERE a.user_id = p.user_id FOR UPDATE OF a;
+    IF NOT FOUND THEN
         r.status := 'no_account';
         RETURN r;
     END IF;
@@ -125,6 +126,45 @@ BEGIN
             RETURN r;
         END IF;
     END IF;
+    IF v_amount > 0 THEN
+        -- The common case in one statement: the first grant in spend order covers it
+        -- all; the grant, the balance, the entry and its draw move together.
+        WITH g AS (
+            UPDATE credits.grants gr SET remaining = gr.remaining - v_amount
+             WHERE gr.id = (SELECT id FROM credits.grants
+                             WHERE user_id = p.user_id AND NOT drained
+                               AND (expires_at IS NULL OR expires_at > now())
+                             ORDER BY priority DESC, expires_at ASC NULLS LAST, id
+                             LIMIT 1 FOR UPDATE)
+               AND gr.remaining >= v_amount
+            RETURNING gr.id),
+        a AS (
+            UPDATE credits.accounts SET balance = balance - v_amount, updated_at = now()
+             WHERE user_id = p.user_id AND EXISTS (SELECT 1 FROM g)
+            RETURNING balance),
+        n AS (
+            INSERT INTO credits.entries
+                (user_id, kind, amount, balance_after, reference, description, actor)
+            SELECT p.user_id, p.kind, -v_amount, a.balance, p.reference,
+                   coalesce(p.description, ''), coalesce(p.actor, '') FROM a
+            RETURNING *),
+        d AS (
+            INSERT INTO credits.draws (grant_id, entry_id, amount)
+            SELECT g.id, n.id, v_amount FROM g, n)
+        SELECT n.* INTO e FROM n;
+        IF e.id IS NOT NULL THEN
+            PERFORM pg_notify('credits_balance', concat_ws(',', p.user_id, e.balance_after,
+                                                           e.id, p.kind, -v_amount));
+            r.entry_id := e.id; r.user_id := e.user_id; r.kind := e.kind;
+            r.amount := e.amount; r.balance_after := e.balance_after;
+            r.reference := e.reference; r.description := e.description;
+            r.actor := e.actor; r.created_at := e.created_at;
+            r.balance := e.balance_after; r.debt := acct.debt;
+            r.status := 'ok';
+            RETURN r;
+        END IF;
+    END IF;
+    -- Several grants (or none): take them one by one, all or nothing.
     SELECT * INTO t FROM credits.take(p.user_id, v_amount);
     IF t.ids IS NULL THEN
         r.status := 'insufficient'; r.balance := t.available; r.required := v_amount;

@@ -49,7 +49,7 @@ BEGIN
         RETURN;
     END IF;
     FOR g IN SELECT id, remaining FROM credits.grants
-              WHERE user_id = p_user AND remaining > 0
+              WHERE user_id = p_user AND NOT drained
                 AND (expires_at IS NULL OR expires_at > now())
               ORDER BY priority DESC, expires_at ASC NULLS LAST, id
                 FOR UPDATE LOOP

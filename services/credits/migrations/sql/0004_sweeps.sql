@@ -23,7 +23,7 @@ BEGIN
         RETURN r;
     END IF;
     FOR g IN SELECT * FROM credits.grants
-              WHERE user_id = p.user_id AND source = 'subscription' AND remaining > 0
+              WHERE user_id = p.user_id AND source = 'subscription' AND NOT drained
                 AND period_end < p.period_end
                 AND (expires_at IS NULL OR expires_at > now())
               ORDER BY period_end DESC, id FOR UPDATE LOOP
@@ -83,11 +83,11 @@ DECLARE
     v_done int := 0;
 BEGIN
     FOR a IN SELECT DISTINCT user_id FROM credits.grants
-              WHERE remaining > 0 AND expires_at <= now() LIMIT p_limit LOOP
+              WHERE NOT drained AND expires_at <= now() LIMIT p_limit LOOP
         PERFORM 1 FROM credits.accounts WHERE user_id = a.user_id FOR UPDATE SKIP LOCKED;
         CONTINUE WHEN NOT FOUND;
         FOR g IN SELECT * FROM credits.grants
-                  WHERE user_id = a.user_id AND remaining > 0 AND expires_at <= now()
+                  WHERE user_id = a.user_id AND NOT drained AND expires_at <= now()
                   ORDER BY id FOR UPDATE LOOP
             PERFORM credits.post(a.user_id, 'expiry', -g.remaining, 'grant:' || g.id,
                                  'expired ' || g.source || ' credits', 'system');
