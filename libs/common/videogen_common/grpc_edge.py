@@ -10,7 +10,8 @@ import grpc
 
 from .caller_auth import CallerAuthenticator
 from .db import is_database_outage
-from .errors import ServiceError, Unavailable, mapping_for
+from .errors import ServiceError, Unavailable
+from .status_table import mapping_for
 from .grpc_status import to_rpc_status
 from .metrics import observe_rpc
 

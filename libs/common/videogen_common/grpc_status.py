@@ -7,7 +7,8 @@ import grpc
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from .errors import FieldViolation, ServiceError, mapping_for
+from .errors import FieldViolation, ServiceError
+from .status_table import mapping_for
 
 ERROR_DOMAIN = "videogen"
 

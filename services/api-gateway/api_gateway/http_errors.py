@@ -6,9 +6,8 @@ import logging
 import grpc
 from aiohttp import web
 
-from videogen_common.errors import (
-    FieldViolation, ServiceError, http_status_for, http_status_for_grpc,
-)
+from videogen_common.errors import FieldViolation, ServiceError
+from videogen_common.status_table import http_status_for, http_status_for_grpc
 from videogen_common.grpc_status import parse_rpc_error
 
 log = logging.getLogger(__name__)

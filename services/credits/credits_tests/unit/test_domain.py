@@ -12,7 +12,8 @@ from credits.domain import (
 from credits.ledger import PAGE_KIND, decode_page_token
 from credits.outcomes import settle
 from credits.mutations_store import Outcome
-from videogen_common.errors import InvalidArgument, PermissionDenied, http_status_for
+from videogen_common.errors import InvalidArgument, PermissionDenied
+from videogen_common.status_table import http_status_for
 from videogen_common.wire import encode_page_token
 
 USER = "6f1c1d3e-8a55-4d6b-9d55-2f1b8e0c4a11"
