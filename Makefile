@@ -29,7 +29,7 @@ bench: $(GEN_STAMP)
 
 # SOAK_SECONDS (600) of seeded load and faults, then an audit; SOAK_SEED replays a run.
 soak: $(GEN_STAMP)
-	$(PY) -m soak
+	$(PY) -m videogen_soak
 
 lint: $(GEN_STAMP) $(BUF)
 	$(BUF) format --diff --exit-code protos

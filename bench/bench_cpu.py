@@ -5,6 +5,7 @@ server was saturated (a Python server tops out at 100% of one core) or whether
 unrelated processes (someone's test suite) took cores away from the run.
 Values are percent of one core (200% = both cores of a 2-core machine).
 """
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,8 @@ import psutil
 @dataclass
 class CpuUse:
     subject_pct: float | None  # the process under test (server, or this process)
-    others_pct: float          # processes unrelated to the benchmark
-    machine_pct: float         # everything, from /proc/stat (idle and iowait excluded)
+    others_pct: float  # processes unrelated to the benchmark
+    machine_pct: float  # everything, from /proc/stat (idle and iowait excluded)
     # Named processes of ours (each with its children), e.g. {"credits": 40.0}; PostgreSQL
     # as "postgres" when it is the embedded server; "k6" = children that ended meanwhile.
     by_process: dict[str, float] = field(default_factory=dict)
@@ -83,8 +84,12 @@ def _used(pids: set[int], before: dict, after: dict, since_wall: float) -> float
 class CpuWatch:
     """``with CpuWatch(subject_pid, postmaster_pid, named) as watch: ...; watch.result``."""
 
-    def __init__(self, subject_pid: int | None, postmaster_pid: int | None,
-                 named: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        subject_pid: int | None,
+        postmaster_pid: int | None,
+        named: dict[str, int] | None = None,
+    ) -> None:
         self._subject = subject_pid
         self._postmaster = postmaster_pid
         # named={} (not None): no process of ours to name, but k6 and postgres are split.
@@ -98,7 +103,7 @@ class CpuWatch:
         # This benchmark, its children (k6, servers, pgbench) and our PostgreSQL.
         return _tree(os.getpid()) | _tree(self._postmaster)
 
-    def __enter__(self) -> "CpuWatch":
+    def __enter__(self) -> CpuWatch:
         self._ours_before = self._ours()
         self._named_before = {name: _tree(pid) for name, pid in self._named.items()}
         self._before = _snapshot()
@@ -117,8 +122,9 @@ class CpuWatch:
         # a quiet machine from a busy one.
         others = _used(set(after) - ours, self._before, after, self._started_wall)
         by_process = {
-            name: 100.0 * _used(self._named_before[name] | _tree(pid), self._before, after,
-                                self._started_wall) / wall
+            name: 100.0
+            * _used(self._named_before[name] | _tree(pid), self._before, after, self._started_wall)
+            / wall
             for name, pid in self._named.items()
         }
         if self._split:

@@ -5,6 +5,7 @@ Alembic, as in production; each service owns its schema and version table) it ho
 seed design in schema ``seed``: a users table, a transactions table and the plpgsql
 function ``seed.deduct_credits`` that the pgbench and Python-direct baselines call.
 """
+
 from __future__ import annotations
 
 import os

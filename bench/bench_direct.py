@@ -4,6 +4,7 @@ N asyncio workers, each with its own connection and one call in flight, for a wa
 then the measured window. This is what the credits service replaces, so it shows what
 the service's validation, idempotency, ledger and gRPC edge cost on top of a bare call.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -14,7 +15,6 @@ import uuid
 from dataclasses import dataclass, field
 
 import psycopg
-
 from bench_report import DIRECT, Result, percentile
 
 CALL = "SELECT seed.deduct_credits(%s, 1, gen_random_uuid())"
@@ -29,8 +29,13 @@ class Tally:
     first_error: str = ""
 
 
-async def _worker(conn: psycopg.AsyncConnection, users: list[uuid.UUID], measure_from: float,
-                  until: float, tally: Tally) -> None:
+async def _worker(
+    conn: psycopg.AsyncConnection,
+    users: list[uuid.UUID],
+    measure_from: float,
+    until: float,
+    tally: Tally,
+) -> None:
     while (started := time.perf_counter()) < until:
         try:
             await conn.execute(CALL, (random.choice(users),))
@@ -47,13 +52,15 @@ async def _worker(conn: psycopg.AsyncConnection, users: list[uuid.UUID], measure
             tally.errors += 1
 
 
-async def _run(libpq: str, users: list[uuid.UUID], workers: int, warmup_s: int,
-               seconds: int) -> Tally:
+async def _run(
+    libpq: str, users: list[uuid.UUID], workers: int, warmup_s: int, seconds: int
+) -> Tally:
     conns = []
     try:
         for _ in range(workers):
-            conns.append(await psycopg.AsyncConnection.connect(
-                libpq, autocommit=True, connect_timeout=10))
+            conns.append(
+                await psycopg.AsyncConnection.connect(libpq, autocommit=True, connect_timeout=10)
+            )
         tally = Tally()
         measure_from = time.perf_counter() + warmup_s
         until = measure_from + seconds
@@ -64,15 +71,21 @@ async def _run(libpq: str, users: list[uuid.UUID], workers: int, warmup_s: int,
             await conn.close()
 
 
-def run_direct(libpq: str, user_ids: list[str], *, workers: int, warmup_s: int,
-               seconds: int) -> Result:
+def run_direct(
+    libpq: str, user_ids: list[str], *, workers: int, warmup_s: int, seconds: int
+) -> Result:
     users = [uuid.UUID(u) for u in user_ids]
     tally = asyncio.run(_run(libpq, users, workers, warmup_s, seconds))
     latencies = sorted(tally.latencies_ms)
     mean = sum(latencies) / len(latencies) if latencies else None
     return Result(
-        scenario=DIRECT, in_flight=workers, requests=len(latencies) + tally.errors,
-        rps=len(latencies) / seconds, p50_ms=percentile(latencies, 0.50),
-        p99_ms=percentile(latencies, 0.99), mean_ms=mean, errors=tally.errors,
+        scenario=DIRECT,
+        in_flight=workers,
+        requests=len(latencies) + tally.errors,
+        rps=len(latencies) / seconds,
+        p50_ms=percentile(latencies, 0.50),
+        p99_ms=percentile(latencies, 0.99),
+        mean_ms=mean,
+        errors=tally.errors,
         note=tally.first_error,
     )

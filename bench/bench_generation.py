@@ -1,6 +1,6 @@
 """CreateGeneration end to end: the generation service and the Replicate emulator.
 
-The generation service (python -m generation.main) runs as in production: it writes the
+The generation service (python -m videogen_generation.main) runs as in production: it writes the
 row, holds its price at the credits service the benchmark already started (Reserve over
 gRPC, with the credits "generation" token) and creates the prediction with the official
 Replicate client. The emulator answers creates at once and spends nothing afterwards:
@@ -8,6 +8,7 @@ lifecycles are paused (every prediction stays "starting") and webhooks are dropp
 what is measured is the request path alone. Recovery runs once at start, on an empty
 table, and then not for an hour.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,6 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import psycopg
-
 from bench_procs import ChildFailed, Processes, free_port, tail, wait_serving
 from bench_report import percentile
 from bench_service import Tokens, python, random_token
@@ -33,18 +33,38 @@ LISTENING = re.compile(r"listening on (http://\S+)")
 NOTHING_LISTENS = "http://127.0.0.1:9"  # discard port: webhooks would go nowhere
 RECOVERY_INTERVAL_S = 3600
 # Settings the benchmark sets (everything else: defaults, .env, the environment).
-GENERATION_SETS = ("DATABASE_URL", "GENERATION_CALLER_TOKENS", "GENERATION_GRPC_ADDRESS",
-                   "GENERATION_CREDITS_TOKEN", "CREDITS_ADDRESS", "REPLICATE_API_TOKEN",
-                   "REPLICATE_BASE_URL", "WEBHOOK_PUBLIC_URL", "GENERATION_MEDIA_DIR",
-                   "GENERATION_RECOVERY_INTERVAL_S", "GENERATION_METRICS_PORT", "LOG_LEVEL")
+GENERATION_SETS = (
+    "DATABASE_URL",
+    "GENERATION_CALLER_TOKENS",
+    "GENERATION_GRPC_ADDRESS",
+    "GENERATION_CREDITS_TOKEN",
+    "CREDITS_ADDRESS",
+    "REPLICATE_API_TOKEN",
+    "REPLICATE_BASE_URL",
+    "WEBHOOK_PUBLIC_URL",
+    "GENERATION_MEDIA_DIR",
+    "GENERATION_RECOVERY_INTERVAL_S",
+    "GENERATION_METRICS_PORT",
+    "LOG_LEVEL",
+)
 
 
-def start_emulator(procs: Processes, work: Path, token: str,
-                   timeout_s: float = 30.0) -> tuple[str, int]:
+def start_emulator(
+    procs: Processes, work: Path, token: str, timeout_s: float = 30.0
+) -> tuple[str, int]:
     """Start `python -m replicate_emulator` on a free port: (base URL, pid)."""
     log = work / "replicate-emulator.log"
-    cmd = [python(), "-m", "replicate_emulator", "--host", "127.0.0.1", "--port", "0",
-           "--config-json", json.dumps(EMULATOR_CONFIG)]
+    cmd = [
+        python(),
+        "-m",
+        "replicate_emulator",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--config-json",
+        json.dumps(EMULATOR_CONFIG),
+    ]
     # The token goes by environment (the emulator's default), not on the command line.
     env = {**os.environ, "REPLICATE_API_TOKEN": token}
     # The log is appended to: a second emulator in the same run (the webhooks scenario)
@@ -62,10 +82,17 @@ def start_emulator(procs: Processes, work: Path, token: str,
     raise ChildFailed(f"replicate emulator not listening after {timeout_s:.0f} s:\n{tail(log)}")
 
 
-def start_generation(procs: Processes, *, database_url: str, credits_address: str,
-                     credits_tokens: Tokens, emulator_url: str, replicate_token: str,
-                     work: Path) -> tuple[str, int, str, str]:
-    """Start `python -m generation.main`: (address, pid, its "api" and "webhooks" caller
+def start_generation(
+    procs: Processes,
+    *,
+    database_url: str,
+    credits_address: str,
+    credits_tokens: Tokens,
+    emulator_url: str,
+    replicate_token: str,
+    work: Path,
+) -> tuple[str, int, str, str]:
+    """Start `python -m videogen_generation.main`: (address, pid, its "api" and "webhooks" caller
     tokens)."""
     address = f"127.0.0.1:{free_port()}"
     api_token, webhooks_token = random_token(), random_token()
@@ -74,8 +101,7 @@ def start_generation(procs: Processes, *, database_url: str, credits_address: st
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "GENERATION_CALLER_TOKENS": json.dumps({"api": api_token,
-                                                "webhooks": webhooks_token}),
+        "GENERATION_CALLER_TOKENS": json.dumps({"api": api_token, "webhooks": webhooks_token}),
         "GENERATION_GRPC_ADDRESS": address,
         "GENERATION_CREDITS_TOKEN": credits_tokens.generation,
         "CREDITS_ADDRESS": credits_address,
@@ -88,7 +114,7 @@ def start_generation(procs: Processes, *, database_url: str, credits_address: st
         "LOG_LEVEL": "WARNING",
     }
     log = work / "generation-service.log"
-    proc = procs.start("generation service", [python(), "-m", "generation.main"], log, env)
+    proc = procs.start("generation service", [python(), "-m", "videogen_generation.main"], log, env)
     wait_serving(address, SERVICE_NAME, proc, log)
     return address, proc.pid, api_token, webhooks_token
 
@@ -104,17 +130,24 @@ class GenerationStack:
     webhooks_token: str  # its "webhooks" caller token (the webhook gateway's identity)
 
 
-def start_generation_stack(procs: Processes, *, database_url: str, credits_address: str,
-                           credits_tokens: Tokens, work: Path) -> GenerationStack:
+def start_generation_stack(
+    procs: Processes, *, database_url: str, credits_address: str, credits_tokens: Tokens, work: Path
+) -> GenerationStack:
     """The emulator, then the generation service pointed at it and at credits."""
     replicate_token = "r8_" + random_token()
     emulator_url, emulator_pid = start_emulator(procs, work, replicate_token)
     address, pid, api_token, webhooks_token = start_generation(
-        procs, database_url=database_url, credits_address=credits_address,
-        credits_tokens=credits_tokens, emulator_url=emulator_url,
-        replicate_token=replicate_token, work=work)
-    return GenerationStack(address, pid, api_token, emulator_url, emulator_pid,
-                           replicate_token, webhooks_token)
+        procs,
+        database_url=database_url,
+        credits_address=credits_address,
+        credits_tokens=credits_tokens,
+        emulator_url=emulator_url,
+        replicate_token=replicate_token,
+        work=work,
+    )
+    return GenerationStack(
+        address, pid, api_token, emulator_url, emulator_pid, replicate_token, webhooks_token
+    )
 
 
 # Where a CreateGeneration's time goes, from the clock times its steps left behind (the
@@ -128,16 +161,21 @@ SELECT g.id::text, g.created_at, h.created_at, g.submitted_at, g.updated_at
   JOIN credits.holds h ON h.reference = g.id::text
  WHERE g.submitted_at IS NOT NULL
 """
-PHASES = ("INSERT -> Reserve at credits", "Reserve -> create at Replicate",
-          "create at Replicate -> id stored", "id stored -> status applied")
+PHASES = (
+    "INSERT -> Reserve at credits",
+    "Reserve -> create at Replicate",
+    "create at Replicate -> id stored",
+    "id stored -> status applied",
+)
 
 
 def predictions_created(stack: GenerationStack, pages_max: int = 1000) -> dict[str, datetime]:
     """generation id -> when the emulator received its create (from the list API)."""
     found: dict[str, datetime] = {}
     url: str | None = f"{stack.emulator_url}/v1/predictions"
-    with httpx.Client(headers={"Authorization": f"Bearer {stack.replicate_token}"},
-                      timeout=30) as client:
+    with httpx.Client(
+        headers={"Authorization": f"Bearer {stack.replicate_token}"}, timeout=30
+    ) as client:
         for _ in range(pages_max):
             if url is None:
                 break
@@ -167,18 +205,25 @@ def generation_checks(libpq: str, stack: GenerationStack) -> dict:
             for i in range(len(PHASES)):
                 spans[i].append((times[i + 1] - times[i]).total_seconds() * 1000.0)
     phases = {}
-    for name, values in zip(PHASES, spans):
+    for name, values in zip(PHASES, spans, strict=False):
         values.sort()
         phases[name] = [percentile(values, 0.50), percentile(values, 0.99)]
-    return {"generations": row[0], "generations_submitted": row[1],
-            "generations_charged": row[2], "generations_starting": row[3],
-            "generation_phases_ms_p50_p99": phases, "generation_phases_rows": len(spans[0])}
+    return {
+        "generations": row[0],
+        "generations_submitted": row[1],
+        "generations_charged": row[2],
+        "generations_starting": row[3],
+        "generation_phases_ms_p50_p99": phases,
+        "generation_phases_rows": len(spans[0]),
+    }
 
 
 def phase_lines(checks: dict) -> list[str]:
     phases = checks.get("generation_phases_ms_p50_p99") or {}
-    return [f"  {name:<34} p50 {_ms(p50):>7} ms  p99 {_ms(p99):>7} ms"
-            for name, (p50, p99) in phases.items()]
+    return [
+        f"  {name:<34} p50 {_ms(p50):>7} ms  p99 {_ms(p99):>7} ms"
+        for name, (p50, p99) in phases.items()
+    ]
 
 
 def _ms(value: float | None) -> str:
@@ -188,11 +233,16 @@ def _ms(value: float | None) -> str:
 def inherited_settings() -> list[str]:
     """GENERATION_*/REPLICATE_*/WEBHOOK_GATEWAY_* variables the services inherit from the
     caller's shell (the webhook gateway's own settings are set by the bench)."""
-    mine = set(GENERATION_SETS) | {"GENERATION_ADDRESS", "REPLICATE_WEBHOOK_SECRET",
-                                   "WEBHOOK_GATEWAY_HOST", "WEBHOOK_GATEWAY_PORT",
-                                   "WEBHOOK_GATEWAY_GENERATION_TOKEN"}
+    mine = set(GENERATION_SETS) | {
+        "GENERATION_ADDRESS",
+        "REPLICATE_WEBHOOK_SECRET",
+        "WEBHOOK_GATEWAY_HOST",
+        "WEBHOOK_GATEWAY_PORT",
+        "WEBHOOK_GATEWAY_GENERATION_TOKEN",
+    }
     secret = ("TOKEN", "SECRET")
-    return sorted(f"{k}={'***' if any(s in k for s in secret) else v}"
-                  for k, v in os.environ.items()
-                  if k.startswith(("GENERATION_", "REPLICATE_", "WEBHOOK_GATEWAY_"))
-                  and k not in mine)
+    return sorted(
+        f"{k}={'***' if any(s in k for s in secret) else v}"
+        for k, v in os.environ.items()
+        if k.startswith(("GENERATION_", "REPLICATE_", "WEBHOOK_GATEWAY_")) and k not in mine
+    )

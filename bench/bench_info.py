@@ -1,4 +1,5 @@
 """What the run ran on and with: the header printed first and kept in the JSON file."""
+
 from __future__ import annotations
 
 import os
@@ -34,8 +35,9 @@ def machine(db_label: str, libpq: str, scenarios: list[str]) -> dict:
 def service_settings() -> str:
     """What besides the defaults configures the services under test (never the tokens)."""
     mine = set(BENCH_SETS) | {"CREDITS_CALLER_TOKENS", "CREDITS_ADDRESS"}
-    inherited = sorted(f"{k}={v}" for k, v in os.environ.items()
-                       if k.startswith("CREDITS_") and k not in mine)
+    inherited = sorted(
+        f"{k}={v}" for k, v in os.environ.items() if k.startswith("CREDITS_") and k not in mine
+    )
     inherited += inherited_settings()
     parts = [f"from the environment: {' '.join(inherited)}"] if inherited else []
     if (REPO / ".env").exists():
@@ -44,12 +46,16 @@ def service_settings() -> str:
 
 
 def print_header(info: dict, args) -> None:
-    print(f"credits bench  {info['started']}  nproc={info['nproc']}  "
-          f"loadavg={' '.join(map(str, info['loadavg']))}  python {info['python']}  "
-          f"postgres {info['postgres']} ({info['database']})  {info['k6']}")
-    print(f"{args.seconds} s measured + {args.warmup} s warmup per run; in flight "
-          f"{args.levels} (CreateGeneration: {args.generation_in_flight}; webhooks: "
-          f"{args.webhook_in_flight}); k6, the servers "
-          f"and PostgreSQL share these {info['nproc']} cores")
+    print(
+        f"credits bench  {info['started']}  nproc={info['nproc']}  "
+        f"loadavg={' '.join(map(str, info['loadavg']))}  python {info['python']}  "
+        f"postgres {info['postgres']} ({info['database']})  {info['k6']}"
+    )
+    print(
+        f"{args.seconds} s measured + {args.warmup} s warmup per run; in flight "
+        f"{args.levels} (CreateGeneration: {args.generation_in_flight}; webhooks: "
+        f"{args.webhook_in_flight}); k6, the servers "
+        f"and PostgreSQL share these {info['nproc']} cores"
+    )
     print(f"scenarios: {', '.join(info['scenarios'])}")
     print(f"service settings: {info['service_settings']}", flush=True)

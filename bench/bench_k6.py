@@ -1,4 +1,5 @@
 """Run bench/k6/grpc_load.js (KIND deduct or create) against one server; read its summary."""
+
 from __future__ import annotations
 
 import json
@@ -35,15 +36,33 @@ def k6_binary() -> str:
     return found
 
 
-def run_k6(procs: Processes, *, scenario: str, address: str, token: str, users_file: Path,
-           run_id: str, vus: int, warmup_s: int, seconds: int, work: Path,
-           proto_dir: Path | None = None, script: K6Script = DEDUCT) -> Result:
+def run_k6(
+    procs: Processes,
+    *,
+    scenario: str,
+    address: str,
+    token: str,
+    users_file: Path,
+    run_id: str,
+    vus: int,
+    warmup_s: int,
+    seconds: int,
+    work: Path,
+    proto_dir: Path | None = None,
+    script: K6Script = DEDUCT,
+) -> Result:
     summary = work / f"k6-{run_id}.json"
     log = work / f"k6-{run_id}.log"
     env_args = {
-        "ADDR": address, "TOKEN": token, "USERS_FILE": str(users_file), "RUN_ID": run_id,
-        "VUS": str(vus), "WARMUP_S": str(warmup_s), "MEASURE_S": str(seconds),
-        "SUMMARY_FILE": str(summary), "KIND": script.counter,
+        "ADDR": address,
+        "TOKEN": token,
+        "USERS_FILE": str(users_file),
+        "RUN_ID": run_id,
+        "VUS": str(vus),
+        "WARMUP_S": str(warmup_s),
+        "MEASURE_S": str(seconds),
+        "SUMMARY_FILE": str(summary),
+        "KIND": script.counter,
     }
     if proto_dir is not None:
         env_args["PROTO_DIR"] = str(proto_dir)
@@ -56,23 +75,28 @@ def run_k6(procs: Processes, *, scenario: str, address: str, token: str, users_f
     code = procs.run(f"k6 {scenario}", cmd, log, timeout_s=warmup_s + seconds + 60, env=env)
     if not summary.exists():
         raise ChildFailed(f"k6 exited with {code} and no summary:\n{tail(log)}")
-    result = parse_summary(json.loads(summary.read_text()), scenario, vus, seconds,
-                           script.counter)
+    result = parse_summary(json.loads(summary.read_text()), scenario, vus, seconds, script.counter)
     if result.errors:
         result.note = first_error(log, script.counter)
     return result
 
 
-def parse_summary(data: dict, scenario: str, vus: int, seconds: int,
-                  counter: str = "deduct") -> Result:
+def parse_summary(
+    data: dict, scenario: str, vus: int, seconds: int, counter: str = "deduct"
+) -> Result:
     metrics = data["metrics"]
     ok = int(metrics[f"{counter}_ok{MEASURED}"]["values"]["count"])
     errors = int(metrics[f"{counter}_errors{MEASURED}"]["values"]["count"])
     latency = metrics.get(f"grpc_req_duration{MEASURED}", {}).get("values", {})
     return Result(
         # Throughput counts successes only: fast failures must not look like speed.
-        scenario=scenario, in_flight=vus, requests=ok + errors, rps=ok / seconds,
-        p50_ms=latency.get("med"), p99_ms=latency.get("p(99)"), mean_ms=latency.get("avg"),
+        scenario=scenario,
+        in_flight=vus,
+        requests=ok + errors,
+        rps=ok / seconds,
+        p50_ms=latency.get("med"),
+        p99_ms=latency.get("p(99)"),
+        mean_ms=latency.get("avg"),
         errors=errors,
     )
 

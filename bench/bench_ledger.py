@@ -8,6 +8,7 @@ what grants cost the ledger per Deduct; Reserve + Capture pairs run on the new o
 
     .venv/bin/python bench/bench_ledger.py [--seconds 10]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,12 +31,16 @@ from videogen_common.db import libpq_url, with_database  # noqa: E402
 
 INI = REPO / "services" / "credits" / "alembic.ini"
 USERS = 500
-OLD = ("SELECT status FROM credits.apply_batch(%s::text[], %s::uuid[], %s::bigint[],"
-       " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])")
-NEW = ("SELECT status FROM credits.apply_batch(%s::text[], %s::uuid[], %s::bigint[],"
-       " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
-       " %s::text[], %s::int[], %s::timestamptz[], %s::int[], %s::timestamptz[],"
-       " %s::bigint[])")
+OLD = (
+    "SELECT status FROM credits.apply_batch(%s::text[], %s::uuid[], %s::bigint[],"
+    " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])"
+)
+NEW = (
+    "SELECT status FROM credits.apply_batch(%s::text[], %s::uuid[], %s::bigint[],"
+    " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+    " %s::text[], %s::int[], %s::timestamptz[], %s::int[], %s::timestamptz[],"
+    " %s::bigint[])"
+)
 SHAPES = ((16, 1), (1, 48))  # (workers, items per batch): single calls; a group commit
 
 
@@ -63,11 +68,16 @@ def _database(server: str, revision: str) -> tuple[str, str, list[str]]:
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         for user in users:
             if revision == "0002":
-                conn.execute("INSERT INTO credits.accounts (user_id, balance)"
-                             " VALUES (%s, 1000000000)", (user,))
-                conn.execute("INSERT INTO credits.entries (user_id, kind, amount,"
-                             " balance_after) VALUES (%s, 'signup_grant', 1000000000,"
-                             " 1000000000)", (user,))
+                conn.execute(
+                    "INSERT INTO credits.accounts (user_id, balance) VALUES (%s, 1000000000)",
+                    (user,),
+                )
+                conn.execute(
+                    "INSERT INTO credits.entries (user_id, kind, amount,"
+                    " balance_after) VALUES (%s, 'signup_grant', 1000000000,"
+                    " 1000000000)",
+                    (user,),
+                )
             else:
                 conn.execute("SELECT credits.open_account(%s, 1000000000)", (user,))
     return name, url, users
@@ -80,9 +90,17 @@ def _items(op: str, users: list[str], n: int, refs: list[str] | None = None) -> 
 
 
 def _params(items: list[dict], new: bool) -> tuple:
-    base = ([i["op"] for i in items], [i["user"] for i in items], [1] * len(items),
-            ["usage"] * len(items), [i["ref"] for i in items], [i["key"] for i in items],
-            [i["key"] for i in items], [""] * len(items), ["bench"] * len(items))
+    base = (
+        [i["op"] for i in items],
+        [i["user"] for i in items],
+        [1] * len(items),
+        ["usage"] * len(items),
+        [i["ref"] for i in items],
+        [i["key"] for i in items],
+        [i["key"] for i in items],
+        [""] * len(items),
+        ["bench"] * len(items),
+    )
     if not new:
         return base
     nothing = [None] * len(items)
@@ -94,8 +112,7 @@ async def _worker(url: str, make, new: bool, until: float, counter: list[int]) -
     async with await psycopg.AsyncConnection.connect(libpq_url(url), autocommit=True) as c:
         while time.perf_counter() < until:
             for items in make():
-                rows = await (await c.execute(NEW if new else OLD,
-                                              _params(items, new))).fetchall()
+                rows = await (await c.execute(NEW if new else OLD, _params(items, new))).fetchall()
                 assert all(r[0] == "ok" for r in rows), rows[:3]
             counter[0] += 1
 
@@ -117,38 +134,45 @@ def run(seconds: float) -> list[Measured]:
     try:
         for workers, batch in SHAPES:
             for label, url, users, new, op in (
-                    ("Deduct before grants (rev 0002)", old_url, old_users, False, "deduct"),
-                    ("Deduct on grants (head)", new_url, new_users, True, "take")):
-                rate = asyncio.run(_measure(url, lambda: [_items(op, users, batch)], new,
-                                            workers, seconds))
+                ("Deduct before grants (rev 0002)", old_url, old_users, False, "deduct"),
+                ("Deduct on grants (head)", new_url, new_users, True, "take"),
+            ):
+                rate = asyncio.run(
+                    _measure(url, lambda: [_items(op, users, batch)], new, workers, seconds)
+                )
                 found.append(Measured(label, workers, batch, rate * batch))
 
             def pair(users=new_users, batch=batch):
                 refs = [uuid.uuid4().hex for _ in range(batch)]
-                return [_items("reserve", users, batch, refs),
-                        _items("capture", users, batch, refs)]
+                return [
+                    _items("reserve", users, batch, refs),
+                    _items("capture", users, batch, refs),
+                ]
+
             rate = asyncio.run(_measure(new_url, pair, True, workers, seconds))
-            found.append(Measured("Reserve + Capture pairs (head)", workers, batch,
-                                  rate * batch))
+            found.append(Measured("Reserve + Capture pairs (head)", workers, batch, rate * batch))
     finally:
-        with psycopg.connect(libpq_url(with_database(server, "postgres")),
-                             autocommit=True) as conn:
+        with psycopg.connect(libpq_url(with_database(server, "postgres")), autocommit=True) as conn:
             for name in (old_name, new_name):
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return found
 
 
 def lines(found: list[Measured]) -> list[str]:
-    out = ["ledger function, same server, same run (items/s; a pair is two calls):",
-           f"  {'what':<34} {'workers x batch':>15} {'items/s':>10}"]
+    out = [
+        "ledger function, same server, same run (items/s; a pair is two calls):",
+        f"  {'what':<34} {'workers x batch':>15} {'items/s':>10}",
+    ]
     for m in found:
         out.append(f"  {m.label:<34} {f'{m.workers} x {m.batch}':>15} {m.items_per_s:>10.0f}")
     for workers, batch in SHAPES:
         shape = [m for m in found if (m.workers, m.batch) == (workers, batch)]
         before, after, pairs = (m.items_per_s for m in shape)
         verdict = "met" if after >= 0.9 * before else "NOT met"
-        out.append(f"  {workers} x {batch}: grants/before = {after / before:.2f}"
-                   f" (target >= 0.90: {verdict}); pairs/Deduct = {pairs / after:.2f}")
+        out.append(
+            f"  {workers} x {batch}: grants/before = {after / before:.2f}"
+            f" (target >= 0.90: {verdict}); pairs/Deduct = {pairs / after:.2f}"
+        )
     return out
 
 

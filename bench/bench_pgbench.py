@@ -3,6 +3,7 @@
 Throughput and mean latency come from pgbench's report; p50/p99 from its
 per-transaction log (-l), which costs pgbench little at these rates.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,9 @@ SELECT seed.deduct_credits((SELECT id FROM seed.users WHERE n = :n), 1, gen_rand
 """
 
 
-def run_pgbench(procs: Processes, *, libpq: str, clients: int, warmup_s: int, seconds: int,
-                work: Path) -> Result:
+def run_pgbench(
+    procs: Processes, *, libpq: str, clients: int, warmup_s: int, seconds: int, work: Path
+) -> Result:
     script = work / "deduct.pgbench.sql"
     script.write_text(SCRIPT)
     tag = f"pgbench-{clients}"
@@ -29,8 +31,9 @@ def run_pgbench(procs: Processes, *, libpq: str, clients: int, warmup_s: int, se
     log_dir = work / tag
     log_dir.mkdir()
     out = work / f"{tag}.log"
-    code = _pgbench(procs, libpq, script, clients, seconds, out,
-                    ["-l", f"--log-prefix={log_dir / 'tx'}"])
+    code = _pgbench(
+        procs, libpq, script, clients, seconds, out, ["-l", f"--log-prefix={log_dir / 'tx'}"]
+    )
     text = out.read_text(errors="replace")
     result = parse_report(text, clients)
     latencies = read_latencies(log_dir)
@@ -41,10 +44,29 @@ def run_pgbench(procs: Processes, *, libpq: str, clients: int, warmup_s: int, se
     return result
 
 
-def _pgbench(procs: Processes, libpq: str, script: Path, clients: int, seconds: int,
-             out: Path, extra: list[str]) -> int:
-    cmd = [pgbench_binary(), "-n", "-c", str(clients), "-j", str(min(THREADS, clients)),
-           "-T", str(seconds), "-f", str(script), *extra, libpq]
+def _pgbench(
+    procs: Processes,
+    libpq: str,
+    script: Path,
+    clients: int,
+    seconds: int,
+    out: Path,
+    extra: list[str],
+) -> int:
+    cmd = [
+        pgbench_binary(),
+        "-n",
+        "-c",
+        str(clients),
+        "-j",
+        str(min(THREADS, clients)),
+        "-T",
+        str(seconds),
+        "-f",
+        str(script),
+        *extra,
+        libpq,
+    ]
     code = procs.run(f"pgbench -c {clients}", cmd, out, timeout_s=seconds + 60)
     if "tps =" not in out.read_text(errors="replace"):
         raise ChildFailed(f"pgbench exited with {code} and no report:\n{tail(out)}")
@@ -61,8 +83,12 @@ def parse_report(text: str, clients: int) -> Result:
     processed = _number(r"number of transactions actually processed: (\d+)", text)
     failed = _number(r"number of failed transactions: (\d+)", text)
     return Result(
-        scenario=PGBENCH, in_flight=clients, requests=int(processed or 0), rps=tps or 0.0,
-        p50_ms=None, p99_ms=None,
+        scenario=PGBENCH,
+        in_flight=clients,
+        requests=int(processed or 0),
+        rps=tps or 0.0,
+        p50_ms=None,
+        p99_ms=None,
         mean_ms=_number(r"latency average = ([0-9.]+) ms", text),
         errors=int(failed or 0),
     )
@@ -81,5 +107,5 @@ def read_latencies(log_dir: Path) -> list[float]:
 
 
 def _last_error(text: str) -> str:
-    lines = [l for l in text.splitlines() if "error" in l.lower()] or text.strip().splitlines()
+    lines = [ln for ln in text.splitlines() if "error" in ln.lower()] or text.strip().splitlines()
     return lines[-1][:300] if lines else ""

@@ -4,6 +4,7 @@ Every child gets its own session, so a Ctrl-C in the terminal reaches only the
 benchmark, which then stops the children itself, in order (load generator before the
 server, servers before the database is dropped).
 """
+
 from __future__ import annotations
 
 import os
@@ -29,25 +30,37 @@ class Processes:
     def __init__(self) -> None:
         self._live: list[tuple[str, subprocess.Popen]] = []
 
-    def start(self, name: str, cmd: list[str], log_path: Path,
-              env: dict[str, str] | None = None) -> subprocess.Popen:
+    def start(
+        self, name: str, cmd: list[str], log_path: Path, env: dict[str, str] | None = None
+    ) -> subprocess.Popen:
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env=env, start_new_session=True,
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
             )
         self._live.append((name, proc))
         return proc
 
-    def run(self, name: str, cmd: list[str], log_path: Path, timeout_s: float,
-            env: dict[str, str] | None = None) -> int:
+    def run(
+        self,
+        name: str,
+        cmd: list[str],
+        log_path: Path,
+        timeout_s: float,
+        env: dict[str, str] | None = None,
+    ) -> int:
         """Run to completion; on timeout or any interruption the child is stopped."""
         proc = self.start(name, cmd, log_path, env)
         try:
             return proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            raise ChildFailed(f"{name} did not finish within {timeout_s:.0f} s; "
-                              f"see {log_path}") from None
+            raise ChildFailed(
+                f"{name} did not finish within {timeout_s:.0f} s; see {log_path}"
+            ) from None
         finally:
             self.stop(proc)
 
@@ -86,26 +99,26 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_serving(address: str, service: str, proc: subprocess.Popen, log_path: Path,
-                 timeout_s: float = 60.0) -> None:
+def wait_serving(
+    address: str, service: str, proc: subprocess.Popen, log_path: Path, timeout_s: float = 60.0
+) -> None:
     """Block until grpc.health.v1 says SERVING for ``service``; fail fast if it died."""
     deadline = time.monotonic() + timeout_s
     with grpc.insecure_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise ChildFailed(f"{service} exited with {proc.returncode}:\n"
-                                  f"{tail(log_path)}")
+                raise ChildFailed(f"{service} exited with {proc.returncode}:\n{tail(log_path)}")
             try:
-                reply = stub.Check(health_pb2.HealthCheckRequest(service=service),
-                                   timeout=1.0)
+                reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=1.0)
                 if reply.status == health_pb2.HealthCheckResponse.SERVING:
                     return
             except grpc.RpcError:
                 pass  # not listening yet, or the service is not registered yet
             time.sleep(0.2)
-    raise ChildFailed(f"{service} at {address} not SERVING after {timeout_s:.0f} s:\n"
-                      f"{tail(log_path)}")
+    raise ChildFailed(
+        f"{service} at {address} not SERVING after {timeout_s:.0f} s:\n{tail(log_path)}"
+    )
 
 
 def tail(path: Path, lines: int = 20) -> str:

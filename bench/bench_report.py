@@ -1,4 +1,5 @@
 """Results: one row per (scenario, in-flight), the table, the ratios and the JSON file."""
+
 from __future__ import annotations
 
 import json
@@ -63,22 +64,27 @@ def _pct(value: float | None) -> str:
 
 
 def table(results: list[Result]) -> str:
-    header = f"{'scenario':<36} {'in-flight':>9} {'req/s':>9} {'p50 ms':>8} " \
-             f"{'p99 ms':>8} {'mean ms':>8} {'errors':>7} {'py cpu':>7} {'others':>7} {'all':>5}"
+    header = (
+        f"{'scenario':<36} {'in-flight':>9} {'req/s':>9} {'p50 ms':>8} "
+        f"{'p99 ms':>8} {'mean ms':>8} {'errors':>7} {'py cpu':>7} {'others':>7} {'all':>5}"
+    )
     lines = [header, "-" * len(header)]
     for r in results:
-        lines.append(f"{r.scenario:<36} {r.in_flight:>9} {r.rps:>9.0f} {_ms(r.p50_ms):>8} "
-                     f"{_ms(r.p99_ms):>8} {_ms(r.mean_ms):>8} {r.errors:>7} "
-                     f"{_pct(r.subject_cpu_pct):>7} {_pct(r.other_cpu_pct):>7} "
-                     f"{_pct(r.machine_cpu_pct):>5}")
-    lines.append("CPU, % of one core: py cpu = the Python process doing the work (server,"
-                 " or the bench for Python direct); others = unrelated processes;"
-                 " all = whole machine")
+        lines.append(
+            f"{r.scenario:<36} {r.in_flight:>9} {r.rps:>9.0f} {_ms(r.p50_ms):>8} "
+            f"{_ms(r.p99_ms):>8} {_ms(r.mean_ms):>8} {r.errors:>7} "
+            f"{_pct(r.subject_cpu_pct):>7} {_pct(r.other_cpu_pct):>7} "
+            f"{_pct(r.machine_cpu_pct):>5}"
+        )
+    lines.append(
+        "CPU, % of one core: py cpu = the Python process doing the work (server,"
+        " or the bench for Python direct); others = unrelated processes;"
+        " all = whole machine"
+    )
     notes = [f"  {r.scenario} @{r.in_flight}: {r.note}" for r in results if r.note]
     if notes:
         lines += ["notes:", *notes]
-    split = [f"  {r.scenario} @{r.in_flight}: {cpu_split(r)}" for r in results
-             if r.cpu_by_process]
+    split = [f"  {r.scenario} @{r.in_flight}: {cpu_split(r)}" for r in results if r.cpu_by_process]
     if split:
         lines += ["CPU by process during the run (% of one core):", *split]
     return "\n".join(lines)
@@ -121,15 +127,19 @@ def generation_comparison(results: list[Result], level: int) -> dict | None:
     if gen is None:
         return None
     deduct = _find(results, CREDITS, level)
-    found: dict = {"in_flight": level, "target_ms": GENERATION_P99_TARGET_MS,
-                   "p99_ms": gen.p99_ms,
-                   "met": gen.p99_ms is not None and gen.p99_ms <= GENERATION_P99_TARGET_MS,
-                   "create_generation": _numbers(gen),
-                   "deduct": _numbers(deduct) if deduct else None}
+    found: dict = {
+        "in_flight": level,
+        "target_ms": GENERATION_P99_TARGET_MS,
+        "p99_ms": gen.p99_ms,
+        "met": gen.p99_ms is not None and gen.p99_ms <= GENERATION_P99_TARGET_MS,
+        "create_generation": _numbers(gen),
+        "deduct": _numbers(deduct) if deduct else None,
+    }
     if deduct is not None:
         found["create_over_deduct"] = {
             "throughput": gen.rps / deduct.rps if deduct.rps else None,
-            "p50": _over(gen.p50_ms, deduct.p50_ms), "p99": _over(gen.p99_ms, deduct.p99_ms),
+            "p50": _over(gen.p50_ms, deduct.p50_ms),
+            "p99": _over(gen.p99_ms, deduct.p99_ms),
         }
     return found
 
@@ -143,35 +153,46 @@ def _x(value: float | None) -> str:
 
 
 def _row(name: str, n: dict, width: int = 22) -> str:
-    return (f"  {name:<{width}} {n['rps']:7.0f} req/s  p50 {_ms(n['p50_ms']):>8} ms  "
-            f"p99 {_ms(n['p99_ms']):>8} ms")
+    return (
+        f"  {name:<{width}} {n['rps']:7.0f} req/s  p50 {_ms(n['p50_ms']):>8} ms  "
+        f"p99 {_ms(n['p99_ms']):>8} ms"
+    )
 
 
 def generation_lines(found: dict | None) -> str:
     if found is None:
         return "CreateGeneration: not measured (not in --only)"
     level = found["in_flight"]
-    lines = [f"CreateGeneration beside the Deduct RPC alone, both at {level} in flight:",
-             _row("CreateGeneration", found["create_generation"])]
+    lines = [
+        f"CreateGeneration beside the Deduct RPC alone, both at {level} in flight:",
+        _row("CreateGeneration", found["create_generation"]),
+    ]
     if found["deduct"] is not None:
         ratio = found["create_over_deduct"]
-        lines += [_row("credits Deduct", found["deduct"]),
-                  f"  CreateGeneration / Deduct: throughput {_x(ratio['throughput'])}, "
-                  f"p50 {_x(ratio['p50'])}, p99 {_x(ratio['p99'])}"]
+        lines += [
+            _row("credits Deduct", found["deduct"]),
+            f"  CreateGeneration / Deduct: throughput {_x(ratio['throughput'])}, "
+            f"p50 {_x(ratio['p50'])}, p99 {_x(ratio['p99'])}",
+        ]
     else:
-        lines.append(f"  credits Deduct: not measured at {level} in flight (add credits to "
-                     "--only)")
+        lines.append(f"  credits Deduct: not measured at {level} in flight (add credits to --only)")
     state = "MET" if found["met"] else "NOT MET"
-    lines.append(f"CreateGeneration p99 at {level} in flight <= {found['target_ms']:.0f} ms: "
-                 f"{state} (p99 = {_ms(found['p99_ms'])} ms)")
+    lines.append(
+        f"CreateGeneration p99 at {level} in flight <= {found['target_ms']:.0f} ms: "
+        f"{state} (p99 = {_ms(found['p99_ms'])} ms)"
+    )
     return "\n".join(lines)
 
 
 def p99_verdict(results: list[Result]) -> dict:
     credits = _find(results, CREDITS, P99_TARGET_IN_FLIGHT)
     p99 = credits.p99_ms if credits else None
-    return {"in_flight": P99_TARGET_IN_FLIGHT, "target_ms": P99_TARGET_MS, "p99_ms": p99,
-            "met": p99 is not None and p99 <= P99_TARGET_MS}
+    return {
+        "in_flight": P99_TARGET_IN_FLIGHT,
+        "target_ms": P99_TARGET_MS,
+        "p99_ms": p99,
+        "met": p99 is not None and p99 <= P99_TARGET_MS,
+    }
 
 
 def ratio_lines(found: dict, verdict: dict) -> str:
@@ -186,20 +207,27 @@ def ratio_lines(found: dict, verdict: dict) -> str:
     state = "MET" if verdict["met"] else "NOT MET"
     if verdict["p99_ms"] is None:
         state = "not measured"
-    lines.append(f"p99 at {verdict['in_flight']} in flight <= {verdict['target_ms']:.0f} ms: "
-                 f"{state} (p99 = {_ms(verdict['p99_ms'])} ms)")
+    lines.append(
+        f"p99 at {verdict['in_flight']} in flight <= {verdict['target_ms']:.0f} ms: "
+        f"{state} (p99 = {_ms(verdict['p99_ms'])} ms)"
+    )
     return "\n".join(lines)
 
 
 def webhook_comparison(results: list[Result], level: int) -> dict | None:
     """(a) the gateway's own cost and (c) end to end, against (b) the no-op handler."""
-    ack, noop, real = (_find(results, name, level)
-                       for name in (WEBHOOK_ACK, WEBHOOK_NOOP, WEBHOOK_REAL))
+    ack, noop, real = (
+        _find(results, name, level) for name in (WEBHOOK_ACK, WEBHOOK_NOOP, WEBHOOK_REAL)
+    )
     if ack is None and noop is None and real is None:
         return None
-    found: dict = {"in_flight": level, "target": WEBHOOK_RATIO_TARGET,
-                   "a": ack and _numbers(ack), "b": noop and _numbers(noop),
-                   "c": real and _numbers(real)}
+    found: dict = {
+        "in_flight": level,
+        "target": WEBHOOK_RATIO_TARGET,
+        "a": ack and _numbers(ack),
+        "b": noop and _numbers(noop),
+        "c": real and _numbers(real),
+    }
     found["a_over_b"] = ack.rps / noop.rps if ack and noop and noop.rps else None
     found["c_over_a"] = real.rps / ack.rps if real and ack and ack.rps else None
     found["met"] = found["a_over_b"] is not None and found["a_over_b"] >= WEBHOOK_RATIO_TARGET
@@ -209,8 +237,10 @@ def webhook_comparison(results: list[Result], level: int) -> dict | None:
 def webhook_lines(found: dict | None, checks: dict) -> str:
     if found is None:
         return "webhooks: not measured (not in --only)"
-    lines = [f"webhooks at {found['in_flight']} in flight (k6 over HTTP; each request a new "
-             "webhook-id, signed in k6 with a current timestamp):"]
+    lines = [
+        f"webhooks at {found['in_flight']} in flight (k6 over HTTP; each request a new "
+        "webhook-id, signed in k6 with a current timestamp):"
+    ]
     for key, name in (("a", WEBHOOK_ACK), ("b", WEBHOOK_NOOP), ("c", WEBHOOK_REAL)):
         if found[key]:
             lines.append(f"{_row(name, found[key], 34)}  {found[key]['errors']} errors")
@@ -223,30 +253,46 @@ def webhook_lines(found: dict | None, checks: dict) -> str:
         lines.append(f"  preflight ({key}): {text}")
     after = checks.get("webhook_targets_after")
     if after is not None:
-        states = ", ".join(f"{n['rows']} {s} (progress {n['progress_min']}-"
-                           f"{n['progress_max']}%, logs up to {n['logs_chars_max']} chars)"
-                           for s, n in after.items())
-        lines.append(f"  (c) named {checks.get('webhook_targets')} real generations created "
-                     f"through CreateGeneration (emulator paused, its webhooks dropped); "
-                     f"{checks.get('webhook_c_applied')} of {checks.get('webhook_c_requests')}"
-                     f" measured webhooks were applied; afterwards: {states}")
+        states = ", ".join(
+            f"{n['rows']} {s} (progress {n['progress_min']}-"
+            f"{n['progress_max']}%, logs up to {n['logs_chars_max']} chars)"
+            for s, n in after.items()
+        )
+        lines.append(
+            f"  (c) named {checks.get('webhook_targets')} real generations created "
+            f"through CreateGeneration (emulator paused, its webhooks dropped); "
+            f"{checks.get('webhook_c_applied')} of {checks.get('webhook_c_requests')}"
+            f" measured webhooks were applied; afterwards: {states}"
+        )
     return "\n".join(lines)
 
 
-def write_json(directory: Path, header: dict, results: list[Result], found: dict,
-               verdict: dict, checks: dict, generation: dict | None = None,
-               webhooks: dict | None = None) -> Path:
+def write_json(
+    directory: Path,
+    header: dict,
+    results: list[Result],
+    found: dict,
+    verdict: dict,
+    checks: dict,
+    generation: dict | None = None,
+    webhooks: dict | None = None,
+) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"credits-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps({
-        "machine": header,
-        "results": [asdict(r) for r in results],
-        "throughput_ratios": found,
-        "p99_target": verdict,
-        "generation": generation,
-        "webhooks": webhooks,
-        "ledger_checks": checks,
-    }, indent=2))
+    path.write_text(
+        json.dumps(
+            {
+                "machine": header,
+                "results": [asdict(r) for r in results],
+                "throughput_ratios": found,
+                "p99_target": verdict,
+                "generation": generation,
+                "webhooks": webhooks,
+                "ledger_checks": checks,
+            },
+            indent=2,
+        )
+    )
     return path
 
 
@@ -259,7 +305,9 @@ def before_lines(results: list[Result], levels: list[int]) -> str:
             continue
         ratio = now.rps / before.rps
         verdict = "met" if ratio >= GRANTS_RATIO_TARGET else "NOT met"
-        out.append(f"  Deduct on grants / before grants @{level}: {ratio:.2f}x "
-                   f"({now.rps:.0f} vs {before.rps:.0f} req/s; p99 {now.p99_ms or 0:.1f} vs "
-                   f"{before.p99_ms or 0:.1f} ms; target >= {GRANTS_RATIO_TARGET}: {verdict})")
+        out.append(
+            f"  Deduct on grants / before grants @{level}: {ratio:.2f}x "
+            f"({now.rps:.0f} vs {before.rps:.0f} req/s; p99 {now.p99_ms or 0:.1f} vs "
+            f"{before.p99_ms or 0:.1f} ms; target >= {GRANTS_RATIO_TARGET}: {verdict})"
+        )
     return "\n".join(out)

@@ -1,4 +1,5 @@
 """The two gRPC servers under load: the real credits service and the no-op one."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,20 +13,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+from bench_procs import Processes, free_port, wait_serving
 
 from videogen.credits.v1 import credits_pb2 as pb
 from videogen.credits.v1 import credits_pb2_grpc as pb_grpc
 from videogen_common.caller_auth import caller_metadata
-
-from bench_procs import Processes, free_port, wait_serving
 
 REPO = Path(__file__).resolve().parent.parent
 SERVICE_NAME = "videogen.credits.v1.CreditsService"
 FUND_AMOUNT = 10_000_000
 FUND_CONCURRENCY = 32
 # Service settings the benchmark itself sets (everything else: defaults, .env, env).
-BENCH_SETS = ("DATABASE_URL", "CREDITS_GRPC_ADDRESS", "CREDITS_AMOUNT_MAX", "LOG_LEVEL",
-              "CREDITS_METRICS_PORT")
+BENCH_SETS = (
+    "DATABASE_URL",
+    "CREDITS_GRPC_ADDRESS",
+    "CREDITS_AMOUNT_MAX",
+    "LOG_LEVEL",
+    "CREDITS_METRICS_PORT",
+)
 
 
 def python() -> str:
@@ -45,17 +50,17 @@ class Tokens:
     api: str
 
     @classmethod
-    def fresh(cls) -> "Tokens":
+    def fresh(cls) -> Tokens:
         return cls(random_token(), random_token(), random_token())
 
     def as_json(self) -> str:
-        return json.dumps({"generation": self.generation, "admin": self.admin,
-                           "api": self.api})
+        return json.dumps({"generation": self.generation, "admin": self.admin, "api": self.api})
 
 
-def start_credits(procs: Processes, database_url: str, tokens: Tokens,
-                  log_dir: Path) -> tuple[str, int]:
-    """Start `python -m credits.main` on a free loopback port: (address, pid)."""
+def start_credits(
+    procs: Processes, database_url: str, tokens: Tokens, log_dir: Path
+) -> tuple[str, int]:
+    """Start `python -m videogen_credits.main` on a free loopback port: (address, pid)."""
     address = f"127.0.0.1:{free_port()}"
     env = {
         **os.environ,
@@ -68,7 +73,7 @@ def start_credits(procs: Processes, database_url: str, tokens: Tokens,
         "CREDITS_METRICS_PORT": "0",
     }
     log = log_dir / "credits-service.log"
-    proc = procs.start("credits service", [python(), "-m", "credits.main"], log, env)
+    proc = procs.start("credits service", [python(), "-m", "videogen_credits.main"], log, env)
     wait_serving(address, SERVICE_NAME, proc, log)
     return address, proc.pid
 
@@ -83,15 +88,20 @@ def start_noop(procs: Processes, log_dir: Path) -> tuple[str, int]:
 
 
 async def _fund_one(stub, tokens: Tokens, user_id: str, run_id: str) -> None:
-    await stub.EnsureAccount(pb.EnsureAccountRequest(user_id=user_id),
-                             metadata=caller_metadata(tokens.api), timeout=30)
+    await stub.EnsureAccount(
+        pb.EnsureAccountRequest(user_id=user_id), metadata=caller_metadata(tokens.api), timeout=30
+    )
     reply = await stub.Add(
         pb.AddRequest(
-            user_id=user_id, amount=FUND_AMOUNT, kind=pb.ENTRY_KIND_ADMIN_ADJUSTMENT,
+            user_id=user_id,
+            amount=FUND_AMOUNT,
+            kind=pb.ENTRY_KIND_ADMIN_ADJUSTMENT,
             idempotency_key=f"bench-fund-{run_id}-{user_id}",
-            description="benchmark funding", actor="credits-bench",
+            description="benchmark funding",
+            actor="credits-bench",
         ),
-        metadata=caller_metadata(tokens.admin), timeout=30,
+        metadata=caller_metadata(tokens.admin),
+        timeout=30,
     )
     if reply.balance < FUND_AMOUNT:
         raise RuntimeError(f"funding {user_id} left balance {reply.balance}")
@@ -116,8 +126,9 @@ async def reconcile(address: str, tokens: Tokens) -> tuple[int, int]:
     """(accounts checked, drifts): the ledger must still add up after the load."""
     async with grpc.aio.insecure_channel(address) as channel:
         stub = pb_grpc.CreditsServiceStub(channel)
-        reply = await stub.Reconcile(pb.ReconcileRequest(),
-                                     metadata=caller_metadata(tokens.admin), timeout=60)
+        reply = await stub.Reconcile(
+            pb.ReconcileRequest(), metadata=caller_metadata(tokens.admin), timeout=60
+        )
     return reply.accounts_checked, len(reply.drifts)
 
 

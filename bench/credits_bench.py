@@ -7,9 +7,9 @@ against baselines, in one run.
 
 On one PostgreSQL (DATABASE_URL, else the embedded server in .data/bench-postgres) and a
 new database dropped at the end, at each number of requests in flight it measures:
-  * credits Deduct: the real service (python -m credits.main) under k6 over gRPC;
+  * credits Deduct: the real service (python -m videogen_credits.main) under k6 over gRPC;
   * generation CreateGeneration (at --generation-in-flight only): the real service
-    (python -m generation.main) writing the row, charging through that same credits
+    (python -m videogen_generation.main) writing the row, charging through that same credits
     service and submitting to the Replicate emulator, which answers at once;
   * a no-op gRPC server with the same API under the same k6 script: the RPC's own cost;
   * pgbench calling the seed design's seed.deduct_credits: the database's ceiling;
@@ -21,6 +21,7 @@ new database dropped at the end, at each number of requests in flight it measure
 Everything listens on loopback only. Not a test: it prints numbers and writes
 bench/results/credits-<timestamp>.json; it fails only when something cannot run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,67 +39,127 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))  # the sibling bench_* modules
 
+from bench_baseline import drop as drop_baseline  # noqa: E402
+from bench_baseline import start_baseline_credits  # noqa: E402
 from bench_cpu import CpuWatch  # noqa: E402
 from bench_db import (  # noqa: E402
-    SEED_USERS, BenchDatabase, embedded_postmaster_pid, seed_user_ids, server_url,
+    SEED_USERS,
+    BenchDatabase,
+    embedded_postmaster_pid,
+    seed_user_ids,
+    server_url,
 )
 from bench_direct import run_direct  # noqa: E402
 from bench_generation import (  # noqa: E402
-    generation_checks, phase_lines, start_generation_stack,
+    generation_checks,
+    phase_lines,
+    start_generation_stack,
 )
 from bench_info import machine, print_header  # noqa: E402
 from bench_k6 import CREATE_GENERATION, DEDUCT, K6Script, run_k6, write_users  # noqa: E402
-from bench_pgbench import run_pgbench  # noqa: E402
-from bench_procs import ChildFailed, Processes  # noqa: E402
-from bench_baseline import drop as drop_baseline  # noqa: E402
-from bench_baseline import start_baseline_credits  # noqa: E402
 from bench_ledger import lines as ledger_lines  # noqa: E402
 from bench_ledger import run as run_ledger  # noqa: E402
+from bench_pgbench import run_pgbench  # noqa: E402
+from bench_procs import ChildFailed, Processes  # noqa: E402
 from bench_report import (  # noqa: E402
-    CREDITS, CREDITS_BEFORE, GENERATION, NOOP, Result, before_lines, generation_comparison, generation_lines, p99_verdict,
-    ratio_lines, ratios, table, webhook_comparison, webhook_lines, write_json,
+    CREDITS,
+    CREDITS_BEFORE,
+    GENERATION,
+    NOOP,
+    Result,
+    before_lines,
+    generation_comparison,
+    generation_lines,
+    p99_verdict,
+    ratio_lines,
+    ratios,
+    table,
+    webhook_comparison,
+    webhook_lines,
+    write_json,
 )
 from bench_service import (  # noqa: E402
-    Tokens, fund_accounts, reconcile, start_credits, start_noop, usage_entries,
+    Tokens,
+    fund_accounts,
+    reconcile,
+    start_credits,
+    start_noop,
+    usage_entries,
 )
 from bench_webhooks import WebhookBench  # noqa: E402
 
 RESULTS_DIR = BENCH / "results"
 PROTO_DIR = BENCH.parent / "protos"
-SCENARIOS = ("credits", "before", "ledger", "generation", "noop", "pgbench", "direct",
-             "webhooks")
+SCENARIOS = ("credits", "before", "ledger", "generation", "noop", "pgbench", "direct", "webhooks")
 GROUPS = {"baselines": ("noop", "pgbench", "direct"), "all": SCENARIOS}
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=int, default=10,
-                        help="measured seconds per scenario and concurrency (default 10)")
-    parser.add_argument("--warmup", type=int, default=2,
-                        help="unmeasured seconds before each measurement (default 2)")
-    parser.add_argument("--in-flight", default="16,64",
-                        help="comma-separated requests in flight (default 16,64)")
-    parser.add_argument("--generation-in-flight", type=int, default=16,
-                        help="CreateGeneration's requests in flight; Deduct is measured "
-                             "there too (default 16)")
-    parser.add_argument("--webhook-in-flight", type=int, default=64,
-                        help="webhook requests in flight, for (a), (b) and (c) (default 64)")
-    parser.add_argument("--webhook-targets", type=int, default=200,
-                        help="generations created for the webhooks to update (default 200)")
-    parser.add_argument("--only", default="all",
-                        help="comma-separated scenarios to run, out of "
-                             f"{', '.join(SCENARIOS)}, baselines (= noop, pgbench, direct) "
-                             "(default all)")
-    parser.add_argument("--accounts", type=int, default=1000,
-                        help="funded credits accounts to spread the load over (default 1000)")
-    parser.add_argument("--k6-proto", action="store_true",
-                        help="k6 loads protos/ instead of using server reflection")
+    parser.add_argument(
+        "--seconds",
+        type=int,
+        default=10,
+        help="measured seconds per scenario and concurrency (default 10)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=2,
+        help="unmeasured seconds before each measurement (default 2)",
+    )
+    parser.add_argument(
+        "--in-flight", default="16,64", help="comma-separated requests in flight (default 16,64)"
+    )
+    parser.add_argument(
+        "--generation-in-flight",
+        type=int,
+        default=16,
+        help="CreateGeneration's requests in flight; Deduct is measured there too (default 16)",
+    )
+    parser.add_argument(
+        "--webhook-in-flight",
+        type=int,
+        default=64,
+        help="webhook requests in flight, for (a), (b) and (c) (default 64)",
+    )
+    parser.add_argument(
+        "--webhook-targets",
+        type=int,
+        default=200,
+        help="generations created for the webhooks to update (default 200)",
+    )
+    parser.add_argument(
+        "--only",
+        default="all",
+        help="comma-separated scenarios to run, out of "
+        f"{', '.join(SCENARIOS)}, baselines (= noop, pgbench, direct) "
+        "(default all)",
+    )
+    parser.add_argument(
+        "--accounts",
+        type=int,
+        default=1000,
+        help="funded credits accounts to spread the load over (default 1000)",
+    )
+    parser.add_argument(
+        "--k6-proto",
+        action="store_true",
+        help="k6 loads protos/ instead of using server reflection",
+    )
     args = parser.parse_args()
     args.levels = [int(x) for x in args.in_flight.split(",") if x.strip()]
-    if args.seconds < 1 or args.warmup < 0 or not args.levels or min(args.levels) < 1 \
-            or min(args.generation_in_flight, args.webhook_in_flight, args.webhook_targets) < 1:
-        parser.error("--seconds >= 1, --warmup >= 0, --in-flight, --generation-in-flight, "
-                     "--webhook-in-flight and --webhook-targets positive integers")
+    if (
+        args.seconds < 1
+        or args.warmup < 0
+        or not args.levels
+        or min(args.levels) < 1
+        or min(args.generation_in_flight, args.webhook_in_flight, args.webhook_targets) < 1
+    ):
+        parser.error(
+            "--seconds >= 1, --warmup >= 0, --in-flight, --generation-in-flight, "
+            "--webhook-in-flight and --webhook-targets positive integers"
+        )
     chosen: set[str] = set()
     for name in (x.strip() for x in args.only.split(",") if x.strip()):
         if name not in SCENARIOS and name not in GROUPS:
@@ -124,8 +185,9 @@ def _shield_cleanup() -> None:
 class Bench:
     """One benchmark run: the scenarios, in order, sharing processes and a database."""
 
-    def __init__(self, args, procs: Processes, db: BenchDatabase, work: Path,
-                 postmaster_pid: int | None) -> None:
+    def __init__(
+        self, args, procs: Processes, db: BenchDatabase, work: Path, postmaster_pid: int | None
+    ) -> None:
         self.args, self.procs, self.db, self.work = args, procs, db, work
         self.postmaster_pid = postmaster_pid
         self.checks: dict = {}
@@ -141,24 +203,49 @@ class Bench:
         if "noop" in self.chosen:
             results += self.noop()
         for level in self.args.levels if "pgbench" in self.chosen else ():
-            results.append(self._watched(None, lambda: run_pgbench(
-                self.procs, libpq=self.db.libpq, clients=level, warmup_s=self.args.warmup,
-                seconds=self.args.seconds, work=self.work)))
+            results.append(
+                self._watched(
+                    None,
+                    lambda: run_pgbench(
+                        self.procs,
+                        libpq=self.db.libpq,
+                        clients=level,
+                        warmup_s=self.args.warmup,
+                        seconds=self.args.seconds,
+                        work=self.work,
+                    ),
+                )
+            )
         seed_users = seed_user_ids(self.db.url) if "direct" in self.chosen else []
         for level in self.args.levels if seed_users else ():
-            results.append(self._watched(os.getpid(), lambda: run_direct(
-                self.db.libpq, seed_users, workers=level, warmup_s=self.args.warmup,
-                seconds=self.args.seconds)))
+            results.append(
+                self._watched(
+                    os.getpid(),
+                    lambda: run_direct(
+                        self.db.libpq,
+                        seed_users,
+                        workers=level,
+                        warmup_s=self.args.warmup,
+                        seconds=self.args.seconds,
+                    ),
+                )
+            )
         if "webhooks" in self.chosen:
             results += self.webhooks()
         return results
 
     def webhooks(self) -> list[Result]:
         bench = WebhookBench(
-            self.procs, database_url=self.db.url, libpq=self.db.libpq, work=self.work,
-            vus=self.args.webhook_in_flight, warmup_s=self.args.warmup,
-            seconds=self.args.seconds, targets=self.args.webhook_targets,
-            watched=self._watched)
+            self.procs,
+            database_url=self.db.url,
+            libpq=self.db.libpq,
+            work=self.work,
+            vus=self.args.webhook_in_flight,
+            warmup_s=self.args.warmup,
+            seconds=self.args.seconds,
+            targets=self.args.webhook_targets,
+            watched=self._watched,
+        )
         try:
             return bench.run()
         finally:
@@ -178,39 +265,58 @@ class Bench:
             levels = list(self.args.levels)
             if "generation" in self.chosen and self.args.generation_in_flight not in levels:
                 levels.append(self.args.generation_in_flight)  # CreateGeneration's reference
-            results += [self._k6(CREDITS, address, pid, tokens.generation, level)
-                        for level in levels]
+            results += [
+                self._k6(CREDITS, address, pid, tokens.generation, level) for level in levels
+            ]
         if "generation" in self.chosen:
             results.append(self.generation(address, pid, tokens))
         checked, drifts = asyncio.run(reconcile(address, tokens))
-        self.checks.update(accounts_reconciled=checked, drifts=drifts,
-                           usage_entries_committed=usage_entries(self.db.libpq))
+        self.checks.update(
+            accounts_reconciled=checked,
+            drifts=drifts,
+            usage_entries_committed=usage_entries(self.db.libpq),
+        )
         self.procs.stop_all()  # free the cores for the baselines
         return results
 
     def before(self) -> list[Result]:
         """The credits service before grants and holds, under the same Deduct load."""
         tokens = Tokens.fresh()
-        address, pid, name = start_baseline_credits(self.procs, self.db.server, tokens,
-                                                    self.work)
+        address, pid, name = start_baseline_credits(self.procs, self.db.server, tokens, self.work)
         try:
-            users = asyncio.run(fund_accounts(address, tokens, self.args.accounts,
-                                              uuid.uuid4().hex[:8]))
+            users = asyncio.run(
+                fund_accounts(address, tokens, self.args.accounts, uuid.uuid4().hex[:8])
+            )
             users_file = self.work / "credits-before-users.json"
             write_users(users, users_file)
-            return [self._k6(CREDITS_BEFORE, address, pid, tokens.generation, level,
-                             users_file=users_file) for level in self.args.levels]
+            return [
+                self._k6(
+                    CREDITS_BEFORE, address, pid, tokens.generation, level, users_file=users_file
+                )
+                for level in self.args.levels
+            ]
         finally:
             self.procs.stop_all()
             drop_baseline(self.db.server, name)
 
     def generation(self, credits_address: str, credits_pid: int, tokens: Tokens) -> Result:
         stack = start_generation_stack(
-            self.procs, database_url=self.db.url, credits_address=credits_address,
-            credits_tokens=tokens, work=self.work)
+            self.procs,
+            database_url=self.db.url,
+            credits_address=credits_address,
+            credits_tokens=tokens,
+            work=self.work,
+        )
         named = {"credits": credits_pid, "emulator": stack.emulator_pid}
-        result = self._k6(GENERATION, stack.address, stack.pid, stack.api_token,
-                          self.args.generation_in_flight, CREATE_GENERATION, named)
+        result = self._k6(
+            GENERATION,
+            stack.address,
+            stack.pid,
+            stack.api_token,
+            self.args.generation_in_flight,
+            CREATE_GENERATION,
+            named,
+        )
         self.checks.update(generation_checks(self.db.libpq, stack))
         return result
 
@@ -221,17 +327,37 @@ class Bench:
         self.procs.stop_all()
         return results
 
-    def _k6(self, scenario: str, address: str, pid: int, token: str, level: int,
-            script: K6Script = DEDUCT, named: dict[str, int] | None = None,
-            users_file: Path | None = None) -> Result:
-        return self._watched(pid, lambda: run_k6(
-            self.procs, scenario=scenario, address=address, token=token,
-            users_file=users_file or self.users_file, run_id=uuid.uuid4().hex[:10], vus=level,
-            warmup_s=self.args.warmup, seconds=self.args.seconds, work=self.work,
-            proto_dir=PROTO_DIR if self.args.k6_proto else None, script=script), named)
+    def _k6(
+        self,
+        scenario: str,
+        address: str,
+        pid: int,
+        token: str,
+        level: int,
+        script: K6Script = DEDUCT,
+        named: dict[str, int] | None = None,
+        users_file: Path | None = None,
+    ) -> Result:
+        return self._watched(
+            pid,
+            lambda: run_k6(
+                self.procs,
+                scenario=scenario,
+                address=address,
+                token=token,
+                users_file=users_file or self.users_file,
+                run_id=uuid.uuid4().hex[:10],
+                vus=level,
+                warmup_s=self.args.warmup,
+                seconds=self.args.seconds,
+                work=self.work,
+                proto_dir=PROTO_DIR if self.args.k6_proto else None,
+                script=script,
+            ),
+            named,
+        )
 
-    def _watched(self, subject_pid: int | None, run,
-                 named: dict[str, int] | None = None) -> Result:
+    def _watched(self, subject_pid: int | None, run, named: dict[str, int] | None = None) -> Result:
         with CpuWatch(subject_pid, self.postmaster_pid, named) as watch:
             result = run()
         assert watch.result is not None
@@ -239,9 +365,12 @@ class Bench:
         result.other_cpu_pct = watch.result.others_pct
         result.machine_cpu_pct = watch.result.machine_pct
         result.cpu_by_process = watch.result.by_process or None
-        print(f"  {result.scenario} @{result.in_flight}: {result.rps:.0f} req/s, "
-              f"p99 {result.p99_ms or 0:.2f} ms, {result.errors} errors, "
-              f"others used {result.other_cpu_pct:.0f}% CPU", flush=True)
+        print(
+            f"  {result.scenario} @{result.in_flight}: {result.rps:.0f} req/s, "
+            f"p99 {result.p99_ms or 0:.2f} ms, {result.errors} errors, "
+            f"others used {result.other_cpu_pct:.0f}% CPU",
+            flush=True,
+        )
         return result
 
 
@@ -258,28 +387,35 @@ def report(info: dict, args, results: list[Result], checks: dict) -> None:
     print()
     print(ratio_lines(found, verdict))
     print(generation_lines(generation))
-    if (compared := before_lines(results, args.levels)):
+    if compared := before_lines(results, args.levels):
         print(compared)
     if "ledger_lines" in checks:
         print("\n".join(checks["ledger_lines"]))
     if "accounts_reconciled" in checks:
         charges = " (CreateGeneration's charges included)" if "generations" in checks else ""
-        print(f"ledger after load: {checks.get('usage_entries_committed')} Deducts committed"
-              f"{charges}; reconcile: {checks.get('accounts_reconciled')} accounts, "
-              f"{checks.get('drifts')} drifts")
+        print(
+            f"ledger after load: {checks.get('usage_entries_committed')} Deducts committed"
+            f"{charges}; reconcile: {checks.get('accounts_reconciled')} accounts, "
+            f"{checks.get('drifts')} drifts"
+        )
     if "generations" in checks:
-        print(f"generations after load (warmup included): {checks['generations']} rows, "
-              f"{checks['generations_charged']} charged, {checks['generations_submitted']} "
-              f"with a prediction id, {checks['generations_starting']} starting (k6 drops the "
-              "requests in flight when the warmup ends: those stay for recovery)")
-        print(f"where CreateGeneration's time goes ({checks['generation_phases_rows']} requests,"
-              " warmup included; from the database's and the emulator's clocks):")
+        print(
+            f"generations after load (warmup included): {checks['generations']} rows, "
+            f"{checks['generations_charged']} charged, {checks['generations_submitted']} "
+            f"with a prediction id, {checks['generations_starting']} starting (k6 drops the "
+            "requests in flight when the warmup ends: those stay for recovery)"
+        )
+        print(
+            f"where CreateGeneration's time goes ({checks['generation_phases_rows']} requests,"
+            " warmup included; from the database's and the emulator's clocks):"
+        )
         print("\n".join(phase_lines(checks)))
     print(webhook_lines(webhooks, checks))
-    path = write_json(RESULTS_DIR, info, results, found, verdict, checks, generation,
-                      webhooks)
-    print(f"loadavg at end: {' '.join(map(str, info['loadavg_end']))}; results: "
-          f"{path.relative_to(BENCH.parent)}")
+    path = write_json(RESULTS_DIR, info, results, found, verdict, checks, generation, webhooks)
+    print(
+        f"loadavg at end: {' '.join(map(str, info['loadavg_end']))}; results: "
+        f"{path.relative_to(BENCH.parent)}"
+    )
 
 
 def main() -> int:
@@ -298,8 +434,11 @@ def main() -> int:
         stack.callback(procs.stop_all)
         stack.callback(_shield_cleanup)  # registered last, so it runs first
         db.create()
-        info = machine("embedded .data/bench-postgres" if embedded else "DATABASE_URL",
-                       db.libpq, args.scenarios)
+        info = machine(
+            "embedded .data/bench-postgres" if embedded else "DATABASE_URL",
+            db.libpq,
+            args.scenarios,
+        )
         print_header(info, args)
         bench = Bench(args, procs, db, work, embedded_postmaster_pid() if embedded else None)
         results = bench.run_all()
@@ -311,8 +450,7 @@ if __name__ == "__main__":
     try:
         sys.exit(main())
     except KeyboardInterrupt:
-        print("\ninterrupted; servers stopped and the bench database dropped",
-              file=sys.stderr)
+        print("\ninterrupted; servers stopped and the bench database dropped", file=sys.stderr)
         sys.exit(130)
     except ChildFailed as exc:
         print(f"\nbench failed: {exc}", file=sys.stderr)

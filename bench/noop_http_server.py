@@ -7,6 +7,7 @@ kept-alive connection, and answers 200 with a small JSON object shaped like the
 gateway's. No verification, no database, no upstream call.
 Usage: python bench/noop_http_server.py PORT   (prints "listening on http://...")
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -28,8 +29,7 @@ async def ok(request: web.Request) -> web.Response:
 async def serve(port: int) -> None:
     app = web.Application(client_max_size=BODY_MAX_BYTES)
     app.router.add_post("/{tail:.*}", ok)
-    runner, bound = await start_site(app, "127.0.0.1", port, access_log=None,
-                                     shutdown_timeout=1.0)
+    runner, bound = await start_site(app, "127.0.0.1", port, access_log=None, shutdown_timeout=1.0)
     print(f"listening on http://127.0.0.1:{bound}", flush=True)
     await wait_for_termination_signal()
     await runner.cleanup()

@@ -8,6 +8,7 @@
 
 Callers' tokens are not checked. Usage: python bench/stub_servers.py KIND 127.0.0.1:PORT
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -23,7 +24,8 @@ from videogen_common.grpc_server import (
 )
 
 APPLIED = generation_pb2.ApplyProviderUpdateResponse(
-    applied=True, status=generation_pb2.STATUS_PROCESSING)
+    applied=True, status=generation_pb2.STATUS_PROCESSING
+)
 
 
 class NoopCredits(credits_pb2_grpc.CreditsServiceServicer):
@@ -37,10 +39,18 @@ class AckGeneration(generation_pb2_grpc.GenerationServiceServicer):
 
 
 KINDS = {
-    "credits": (credits_pb2, "CreditsService", NoopCredits,
-                credits_pb2_grpc.add_CreditsServiceServicer_to_server),
-    "generation": (generation_pb2, "GenerationService", AckGeneration,
-                   generation_pb2_grpc.add_GenerationServiceServicer_to_server),
+    "credits": (
+        credits_pb2,
+        "CreditsService",
+        NoopCredits,
+        credits_pb2_grpc.add_CreditsServiceServicer_to_server,
+    ),
+    "generation": (
+        generation_pb2,
+        "GenerationService",
+        AckGeneration,
+        generation_pb2_grpc.add_GenerationServiceServicer_to_server,
+    ),
 }
 
 

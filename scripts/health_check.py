@@ -6,6 +6,7 @@ status. Exit code: 0 SERVING, 1 any other status, 2 unreachable or no answer.
 (Not named grpc_health.py: run as a script, that name would shadow the grpc_health
 package this file imports.)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,12 @@ def check(address: str, service: str = "", timeout_s: float = 2.0) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("address", help="host:port of a plaintext gRPC server")
-    parser.add_argument("service", nargs="?", default="",
-                        help='full service name, e.g. videogen.credits.v1.CreditsService')
+    parser.add_argument(
+        "service",
+        nargs="?",
+        default="",
+        help="full service name, e.g. videogen.credits.v1.CreditsService",
+    )
     parser.add_argument("--timeout", type=float, default=2.0, help="seconds (default 2)")
     args = parser.parse_args(argv)
     try:

@@ -3,6 +3,7 @@
 One source of truth for imports: every service, test and tool sees the same packages
 without installing copies.
 """
+
 import site
 import sys
 from pathlib import Path

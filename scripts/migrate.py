@@ -6,6 +6,7 @@ service only needs its own alembic.ini and migrations/.
 
 run_stack.py imports this module so that `make run` migrates the same way.
 """
+
 from __future__ import annotations
 
 import logging
@@ -95,8 +96,9 @@ def database_url() -> str:
 def migration_lock(url: str) -> Iterator[None]:
     # A session-level advisory lock on its own connection: released when it closes,
     # even if this process is killed mid-migration.
-    with psycopg.connect(libpq_url(url), autocommit=True,
-                         connect_timeout=CONNECT_TIMEOUT_S) as conn:
+    with psycopg.connect(
+        libpq_url(url), autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+    ) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
         yield
 

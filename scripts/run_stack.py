@@ -18,6 +18,7 @@ This file runs the stack and prints its summary; stack_services.py says what the
 are and wires them together, stack_processes.py manages their processes, and
 stack_probes.py tells where and whether each answers.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -29,8 +30,15 @@ from pathlib import Path
 
 import health_check
 import migrate
-from stack_processes import (NAME_WIDTH, Child, ChildFailed, Interrupted, start_all,
-                             stop_all, until_stop_or_exit)
+from stack_processes import (
+    NAME_WIDTH,
+    Child,
+    ChildFailed,
+    Interrupted,
+    start_all,
+    stop_all,
+    until_stop_or_exit,
+)
 from stack_services import EMULATOR, PYTHON, Env, ServiceSpec, development_jwt, say, stack_env
 
 
@@ -47,17 +55,24 @@ def print_ready(children: list[Child], env: Env, database: str) -> None:
         lines.append(f"  {f'{child.spec.name} ({child.spec.protocol})':<{width}} {where(child)}")
         metrics_port = env.get(child.spec.metrics_env or "") or "0"
         if metrics_port != "0":
-            lines.append(f"  {child.spec.name + ' metrics':<{width}} "
-                         f"http://127.0.0.1:{metrics_port}/metrics")
+            lines.append(
+                f"  {child.spec.name + ' metrics':<{width}} http://127.0.0.1:{metrics_port}/metrics"
+            )
     emulated = any(child.spec.name == EMULATOR for child in children)
-    replicate = (f"{EMULATOR} above (token and webhook secret made up for this run)"
-                 if emulated else env["REPLICATE_BASE_URL"])
+    replicate = (
+        f"{EMULATOR} above (token and webhook secret made up for this run)"
+        if emulated
+        else env["REPLICATE_BASE_URL"]
+    )
     lines.append(f"  {'replicate':<{width}} {replicate}")
-    lines.append(f"  {'webhooks to':<{width}} "
-                 f"{env['WEBHOOK_PUBLIC_URL'].rstrip('/')}/api/webhooks/replicate")
+    lines.append(
+        f"  {'webhooks to':<{width}} {env['WEBHOOK_PUBLIC_URL'].rstrip('/')}/api/webhooks/replicate"
+    )
     media_url = env.get("GENERATION_MEDIA_BASE_URL") or "http://127.0.0.1:8000/media"
-    lines.append(f"  {'videos':<{width}} {env['GENERATION_MEDIA_DIR']}/videos, "
-                 f"linked as {media_url}/videos/...")
+    lines.append(
+        f"  {'videos':<{width}} {env['GENERATION_MEDIA_DIR']}/videos, "
+        f"linked as {media_url}/videos/..."
+    )
     grpc_children = [child for child in children if child.spec.protocol == "gRPC"]
     lines.append(f"  try: {python} {health} {grpc_children[-1].address}")
     api = [child for child in children if child.spec.name == "api-gateway"]
@@ -66,9 +81,11 @@ def print_ready(children: list[Child], env: Env, database: str) -> None:
         base = where(api[0])
         lines.append(f"  a development user's JWT (valid 24 h): {token}")
         lines.append(f"  try: curl -s -H 'Authorization: Bearer {token}' {base}/api/users/credits")
-        lines.append(f"       curl -s -H 'Authorization: Bearer {token}' -H 'Content-Type: "
-                     f"application/json' -d '{{\"prompt\": \"a red fox running in the snow\", "
-                     f"\"resolution\": \"480p\"}}' {base}/api/generation/text-to-video")
+        lines.append(
+            f"       curl -s -H 'Authorization: Bearer {token}' -H 'Content-Type: "
+            f'application/json\' -d \'{{"prompt": "a red fox running in the snow", '
+            f'"resolution": "480p"}}\' {base}/api/generation/text-to-video'
+        )
     lines.append("  Ctrl-C stops everything")
     say("\n".join(lines))
 
@@ -79,9 +96,7 @@ def report_failure(exc: ChildFailed) -> None:
         print(f"  {line}", file=sys.stderr)
 
 
-
-async def run(env: Env, specs: list[ServiceSpec], at: Mapping[str, str],
-              database: str) -> int:
+async def run(env: Env, specs: list[ServiceSpec], at: Mapping[str, str], database: str) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

@@ -1,5 +1,6 @@
 """Reaching a service of `make run`: where to probe it, whether it is ready, whether its
 port is already taken by something else."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,7 +10,6 @@ import urllib.request
 from collections.abc import Awaitable, Callable
 
 import grpc
-
 import health_check
 
 # Asked for without a host, a server on these listens everywhere, localhost included.
@@ -28,6 +28,7 @@ async def grpc_serving(address: str) -> bool:
 
 def http_ok(path: str) -> Callable[[str], Awaitable[bool]]:
     """Readiness of an HTTP server: GET ``path`` answers 200."""
+
     def get(url: str) -> bool:
         with HTTP_PROBE.open(url, timeout=1.0) as response:
             return response.status == 200
@@ -37,6 +38,7 @@ def http_ok(path: str) -> Callable[[str], Awaitable[bool]]:
             return await asyncio.to_thread(get, f"http://{address}{path}")
         except (OSError, http.client.HTTPException):
             return False  # not listening yet, or answering an error status
+
     return ready
 
 

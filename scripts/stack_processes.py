@@ -1,6 +1,7 @@
 """The services' child processes under `make run`: starting each and awaiting its
 readiness, echoing its output with the service's name in front, stopping them all.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,8 +37,9 @@ class Interrupted(Exception):
 class Child:
     """One service process: its output is echoed with a prefix, the last lines kept."""
 
-    def __init__(self, spec: ServiceSpec, process: asyncio.subprocess.Process,
-                 address: str) -> None:
+    def __init__(
+        self, spec: ServiceSpec, process: asyncio.subprocess.Process, address: str
+    ) -> None:
         self.spec, self.process, self.address = spec, process, address
         self.tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
         self.echo = asyncio.create_task(self._echo())
@@ -74,11 +76,17 @@ async def start_child(spec: ServiceSpec, env: Env, address: str) -> Child:
     if port_in_use(address):
         raise SystemExit(f"run_stack: {address} is already in use; is another stack running?")
     process = await asyncio.create_subprocess_exec(
-        *spec.argv, *spec.extra_argv(env), cwd=migrate.ROOT, env=env,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT, limit=1 << 20,
+        *spec.argv,
+        *spec.extra_argv(env),
+        cwd=migrate.ROOT,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        limit=1 << 20,
         # Own process group: Ctrl-C reaches only us, and we stop children in order.
-        start_new_session=True, preexec_fn=die_with_parent(),
+        start_new_session=True,
+        preexec_fn=die_with_parent(),
     )
     say(f"started {spec.name} (pid {process.pid})")
     return Child(spec, process, address)
@@ -98,8 +106,13 @@ async def wait_ready(child: Child, stop: asyncio.Event) -> None:
     raise ChildFailed(child, f"was not ready on {child.address} after {READY_TIMEOUT_S:.0f} s")
 
 
-async def start_all(children: list[Child], specs: list[ServiceSpec], env: Env,
-                    at: Mapping[str, str], stop: asyncio.Event) -> None:
+async def start_all(
+    children: list[Child],
+    specs: list[ServiceSpec],
+    env: Env,
+    at: Mapping[str, str],
+    stop: asyncio.Event,
+) -> None:
     """Each service in order, ready before the next starts. ``children`` gets every one
     started, so that the caller can stop them even when this fails."""
     for spec in specs:

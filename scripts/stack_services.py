@@ -3,6 +3,7 @@ listens, the addresses and caller tokens each needs to reach the others, and the
 for the real Replicate. stack_env() turns the environment as given into the one every
 child gets.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,21 +34,25 @@ def say(message: str) -> None:
 # Each returns the host:port the service will listen on, after filling in the defaults of
 # its own variables, so the services it calls and its clients agree on one address.
 
+
 def listen_at(address_env: str, default: str) -> Callable[[Env], str]:
     def listen(env: Env) -> str:
         env[address_env] = env.get(address_env) or default
         return env[address_env]
+
     return listen
 
 
-def listen_on_port(port_env: str, default_port: int, host_env: str | None = None,
-                   default_host: str = "127.0.0.1") -> Callable[[Env], str]:
+def listen_on_port(
+    port_env: str, default_port: int, host_env: str | None = None, default_host: str = "127.0.0.1"
+) -> Callable[[Env], str]:
     def listen(env: Env) -> str:
         env[port_env] = env.get(port_env) or str(default_port)
         host = default_host
         if host_env:
             host = env[host_env] = env.get(host_env) or default_host
         return f"{host}:{env[port_env]}"
+
     return listen
 
 
@@ -57,8 +62,10 @@ def listen_on_port(port_env: str, default_port: int, host_env: str | None = None
 # (addresses, the tokens one presents to another) are always set here: a stale value in
 # .env would only make two services of the same run disagree.
 
-def wire(env: Env, name: str, value: str,
-         why: str = "make run connects its services itself") -> None:
+
+def wire(
+    env: Env, name: str, value: str, why: str = "make run connects its services itself"
+) -> None:
     if env.get(name) and env[name] != value:
         say(f"{name}: ignoring the value from the environment/.env ({why})")
     env[name] = value
@@ -68,8 +75,10 @@ def caller_tokens(env: Env, name: str, callers: tuple[str, ...]) -> None:
     """Fresh random tokens for this run only when ``name`` is unset: never shown."""
     if not env.get(name):
         env[name] = json.dumps({caller: secrets.token_urlsafe(32) for caller in callers})
-        say(f"generated {name} for this run ({', '.join(callers)}; not shown); "
-            f"set {name} in .env to choose your own")
+        say(
+            f"generated {name} for this run ({', '.join(callers)}; not shown); "
+            f"set {name} in .env to choose your own"
+        )
 
 
 def tokens_in(env: Env, name: str) -> dict[str, object]:
@@ -86,8 +95,10 @@ def tokens_in(env: Env, name: str) -> dict[str, object]:
 def token_of(env: Env, name: str, caller: str) -> str:
     token = tokens_in(env, name).get(caller)
     if not isinstance(token, str):
-        raise SystemExit(f"run_stack: {name} has no {caller!r} token, which make run "
-                         f"needs to connect the services")
+        raise SystemExit(
+            f"run_stack: {name} has no {caller!r} token, which make run "
+            f"needs to connect the services"
+        )
     return token
 
 
@@ -111,38 +122,41 @@ def generation_env(env: Env, at: Mapping[str, str]) -> None:
     wire(env, "CREDITS_ADDRESS", at["credits"])
     env["REPLICATE_BASE_URL"] = env.get("REPLICATE_BASE_URL") or REAL_REPLICATE_URL
     # Kept when given: with the emulator too (a tunnel in front of the gateway, say).
-    env["WEBHOOK_PUBLIC_URL"] = (env.get("WEBHOOK_PUBLIC_URL")
-                                 or f"http://{at['webhook-gateway']}")
+    env["WEBHOOK_PUBLIC_URL"] = env.get("WEBHOOK_PUBLIC_URL") or f"http://{at['webhook-gateway']}"
     env["GENERATION_MEDIA_DIR"] = env.get("GENERATION_MEDIA_DIR") or ".data/media"
 
 
 def webhook_gateway_env(env: Env, at: Mapping[str, str]) -> None:
     wire(env, "GENERATION_ADDRESS", at["generation"])
-    wire(env, "WEBHOOK_GATEWAY_GENERATION_TOKEN",
-         token_of(env, "GENERATION_CALLER_TOKENS", "webhooks"))
+    wire(
+        env,
+        "WEBHOOK_GATEWAY_GENERATION_TOKEN",
+        token_of(env, "GENERATION_CALLER_TOKENS", "webhooks"),
+    )
     # Payment webhooks (when a STRIPE_/DODO_WEBHOOK_SECRET is set) add credits as the
     # "payments" caller; optional, like those endpoints.
     wire(env, "CREDITS_ADDRESS", at["credits"])
     if "payments" in tokens_in(env, "CREDITS_CALLER_TOKENS"):
-        wire(env, "WEBHOOK_GATEWAY_CREDITS_TOKEN",
-             token_of(env, "CREDITS_CALLER_TOKENS", "payments"))
+        wire(
+            env, "WEBHOOK_GATEWAY_CREDITS_TOKEN", token_of(env, "CREDITS_CALLER_TOKENS", "payments")
+        )
 
 
 def api_gateway_env(env: Env, at: Mapping[str, str]) -> None:
     wire(env, "CREDITS_ADDRESS", at["credits"])
     wire(env, "GENERATION_ADDRESS", at["generation"])
     wire(env, "API_GATEWAY_CREDITS_TOKEN", token_of(env, "CREDITS_CALLER_TOKENS", "api"))
-    wire(env, "API_GATEWAY_CREDITS_ADMIN_TOKEN",
-         token_of(env, "CREDITS_CALLER_TOKENS", "admin"))
-    wire(env, "API_GATEWAY_GENERATION_TOKEN",
-         token_of(env, "GENERATION_CALLER_TOKENS", "api"))
+    wire(env, "API_GATEWAY_CREDITS_ADMIN_TOKEN", token_of(env, "CREDITS_CALLER_TOKENS", "admin"))
+    wire(env, "API_GATEWAY_GENERATION_TOKEN", token_of(env, "GENERATION_CALLER_TOKENS", "api"))
     # It serves the videos generation copies, under /media.
     env["API_GATEWAY_MEDIA_DIR"] = env.get("API_GATEWAY_MEDIA_DIR") or env["GENERATION_MEDIA_DIR"]
     if not env.get("AUTH_JWT_SECRET") and not env.get("AUTH_JWKS_URL"):
         # A development secret, so that the printed development JWT works.
         env["AUTH_JWT_SECRET"] = secrets.token_urlsafe(32)
-        say("generated AUTH_JWT_SECRET for this run; set it in .env to your Supabase "
-            "project's JWT secret to use real users' tokens")
+        say(
+            "generated AUTH_JWT_SECRET for this run; set it in .env to your Supabase "
+            "project's JWT secret to use real users' tokens"
+        )
 
 
 def development_jwt(env: Mapping[str, str]) -> str | None:
@@ -153,17 +167,22 @@ def development_jwt(env: Mapping[str, str]) -> str | None:
 
     import jwt
 
-    claims = {"sub": DEV_USER_ID, "aud": env.get("AUTH_JWT_AUDIENCE") or "authenticated",
-              "role": "authenticated", "email": "dev@localhost",
-              "exp": int(time.time()) + 24 * 3600}
+    claims = {
+        "sub": DEV_USER_ID,
+        "aud": env.get("AUTH_JWT_AUDIENCE") or "authenticated",
+        "role": "authenticated",
+        "email": "dev@localhost",
+        "exp": int(time.time()) + 24 * 3600,
+    }
     return jwt.encode(claims, env["AUTH_JWT_SECRET"], algorithm="HS256")
 
 
 def real_replicate_missing(env: Mapping[str, str]) -> list[str]:
     """The real Replicate needs a public URL to send webhooks to, and the gateway needs
     the secret Replicate signs them with."""
-    return [name for name in ("WEBHOOK_PUBLIC_URL", "REPLICATE_WEBHOOK_SECRET")
-            if not env.get(name)]
+    return [
+        name for name in ("WEBHOOK_PUBLIC_URL", "REPLICATE_WEBHOOK_SECRET") if not env.get(name)
+    ]
 
 
 def real_replicate_help(env: Mapping[str, str], missing: list[str]) -> str:
@@ -171,12 +190,14 @@ def real_replicate_help(env: Mapping[str, str], missing: list[str]) -> str:
     base = env.get("REPLICATE_BASE_URL") or REAL_REPLICATE_URL
     meaning = {
         "WEBHOOK_PUBLIC_URL": f"a public URL that reaches the webhook gateway on port {port} "
-                              "(a tunnel, say): Replicate sends its webhooks there",
+        "(a tunnel, say): Replicate sends its webhooks there",
         "REPLICATE_WEBHOOK_SECRET": "your account's webhook signing secret, whsec_... "
-                                    f"(GET {base}/v1/webhooks/default/secret)",
+        f"(GET {base}/v1/webhooks/default/secret)",
     }
-    lines = ["run_stack: REPLICATE_API_TOKEN is set, so generations go to the real "
-             "Replicate, which also needs:"]
+    lines = [
+        "run_stack: REPLICATE_API_TOKEN is set, so generations go to the real "
+        "Replicate, which also needs:"
+    ]
     lines += [f"  {name}: {meaning[name]}" for name in missing]
     lines.append("Set them in .env, or unset REPLICATE_API_TOKEN to use the local emulator.")
     return "\n".join(lines)
@@ -213,30 +234,58 @@ class ServiceSpec:
 
 def emulator_argv(env: Env) -> tuple[str, ...]:
     # The token reaches it as REPLICATE_API_TOKEN; the secret has no variable of its own.
-    return ("--port", env["REPLICATE_EMULATOR_PORT"],
-            "--webhook-secret", env["REPLICATE_WEBHOOK_SECRET"])
+    return (
+        "--port",
+        env["REPLICATE_EMULATOR_PORT"],
+        "--webhook-secret",
+        env["REPLICATE_WEBHOOK_SECRET"],
+    )
 
 
 # Started in this order, stopped in reverse: list a service after those it calls.
 SERVICES = [
-    ServiceSpec("credits", (PYTHON, "-m", "credits.main"),
-                listen_at("CREDITS_GRPC_ADDRESS", "127.0.0.1:50051"), credits_env,
-                metrics_env="CREDITS_METRICS_PORT"),
+    ServiceSpec(
+        "credits",
+        (PYTHON, "-m", "videogen_credits.main"),
+        listen_at("CREDITS_GRPC_ADDRESS", "127.0.0.1:50051"),
+        credits_env,
+        metrics_env="CREDITS_METRICS_PORT",
+    ),
     # Up before generation, which submits to it as soon as a request arrives.
-    ServiceSpec(EMULATOR, (PYTHON, "-m", "replicate_emulator", "--host", "127.0.0.1"),
-                listen_on_port("REPLICATE_EMULATOR_PORT", 8010), emulator_env,
-                protocol="HTTP", ready=http_ok("/_emulator/health"),
-                when=without_replicate_token, extra_argv=emulator_argv),
-    ServiceSpec("generation", (PYTHON, "-m", "generation.main"),
-                listen_at("GENERATION_GRPC_ADDRESS", "127.0.0.1:50052"), generation_env,
-                metrics_env="GENERATION_METRICS_PORT"),
-    ServiceSpec("webhook-gateway", (PYTHON, "-m", "webhook_gateway.main"),
-                listen_on_port("WEBHOOK_GATEWAY_PORT", 8001, "WEBHOOK_GATEWAY_HOST"),
-                webhook_gateway_env, protocol="HTTP", ready=http_ok("/health")),
+    ServiceSpec(
+        EMULATOR,
+        (PYTHON, "-m", "replicate_emulator", "--host", "127.0.0.1"),
+        listen_on_port("REPLICATE_EMULATOR_PORT", 8010),
+        emulator_env,
+        protocol="HTTP",
+        ready=http_ok("/_emulator/health"),
+        when=without_replicate_token,
+        extra_argv=emulator_argv,
+    ),
+    ServiceSpec(
+        "generation",
+        (PYTHON, "-m", "videogen_generation.main"),
+        listen_at("GENERATION_GRPC_ADDRESS", "127.0.0.1:50052"),
+        generation_env,
+        metrics_env="GENERATION_METRICS_PORT",
+    ),
+    ServiceSpec(
+        "webhook-gateway",
+        (PYTHON, "-m", "videogen_webhook_gateway.main"),
+        listen_on_port("WEBHOOK_GATEWAY_PORT", 8001, "WEBHOOK_GATEWAY_HOST"),
+        webhook_gateway_env,
+        protocol="HTTP",
+        ready=http_ok("/health"),
+    ),
     # Last: it calls credits and generation.
-    ServiceSpec("api-gateway", (PYTHON, "-m", "api_gateway.main"),
-                listen_on_port("API_GATEWAY_PORT", 8000, "API_GATEWAY_HOST"),
-                api_gateway_env, protocol="HTTP", ready=http_ok("/health")),
+    ServiceSpec(
+        "api-gateway",
+        (PYTHON, "-m", "videogen_api_gateway.main"),
+        listen_on_port("API_GATEWAY_PORT", 8000, "API_GATEWAY_HOST"),
+        api_gateway_env,
+        protocol="HTTP",
+        ready=http_ok("/health"),
+    ),
 ]
 
 

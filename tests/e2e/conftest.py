@@ -4,35 +4,42 @@ emulator, which the official client and our real webhook verifier talk to.
 
 Helpers are fixtures: with --import-mode=importlib, test modules cannot import this file.
 """
+
 from __future__ import annotations
 
 import asyncio
 import socket
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
 import grpc
 import pytest
-from replicate_emulator import EmulatorConfig, start_emulator
 
-from credits.main import start as start_credits
-from credits.settings import CreditsSettings
-from generation.main import start as start_generation
-from generation.settings import GenerationSettings
+from replicate_emulator import EmulatorConfig, start_emulator
 from videogen.credits.v1 import credits_pb2 as cpb
 from videogen.credits.v1 import credits_pb2_grpc
 from videogen.generation.v1 import generation_pb2 as gpb
 from videogen.generation.v1 import generation_pb2_grpc
 from videogen_common.caller_auth import AuthedStub
-from webhook_gateway.main import start as start_gateway
-from webhook_gateway.settings import WebhookGatewaySettings
+from videogen_credits.main import start as start_credits
+from videogen_credits.settings import CreditsSettings
+from videogen_generation.main import start as start_generation
+from videogen_generation.settings import GenerationSettings
+from videogen_webhook_gateway.main import start as start_gateway
+from videogen_webhook_gateway.settings import WebhookGatewaySettings
 
 ROOT = Path(__file__).resolve().parents[2]
-INIS = tuple(ROOT / "services" / s / "alembic.ini"
-             for s in ("credits", "generation", "webhook-gateway"))
+INIS = tuple(
+    ROOT / "services" / s / "alembic.ini" for s in ("credits", "generation", "webhook-gateway")
+)
 TOKENS = {
-    "credits": {"api": "e2e-api-credits-token-000", "generation": "e2e-generation-token-000",
-                "payments": "e2e-payments-token-00000", "admin": "e2e-admin-token-000000"},
+    "credits": {
+        "api": "e2e-api-credits-token-000",
+        "generation": "e2e-generation-token-000",
+        "payments": "e2e-payments-token-00000",
+        "admin": "e2e-admin-token-000000",
+    },
     "generation": {"api": "e2e-api-generation-token", "webhooks": "e2e-webhooks-token-0000"},
 }
 REPLICATE_TOKEN = "r8_e2e_token"
@@ -59,8 +66,13 @@ class Stack:
     channels: list
 
     def generation_settings(self, **overrides) -> GenerationSettings:
-        return generation_settings(self.database_url, self.credits_app.port,
-                                   self.emulator, self.gateway_app.base_url, **overrides)
+        return generation_settings(
+            self.database_url,
+            self.credits_app.port,
+            self.emulator,
+            self.gateway_app.base_url,
+            **overrides,
+        )
 
     async def stop(self) -> None:
         for channel in self.channels:
@@ -71,52 +83,84 @@ class Stack:
         await self.emulator.stop()
 
 
-def generation_settings(database_url, credits_port, emulator, webhook_base,
-                        **overrides) -> GenerationSettings:
+def generation_settings(
+    database_url, credits_port, emulator, webhook_base, **overrides
+) -> GenerationSettings:
     values = dict(
-        database_url=database_url, generation_caller_tokens=TOKENS["generation"],
+        database_url=database_url,
+        generation_caller_tokens=TOKENS["generation"],
         generation_grpc_address="127.0.0.1:0",
         generation_credits_token=TOKENS["credits"]["generation"],
         credits_address=f"127.0.0.1:{credits_port}",
-        replicate_api_token=REPLICATE_TOKEN, replicate_base_url=emulator.base_url,
-        webhook_public_url=webhook_base, generation_media_dir=overrides.pop("media_dir"),
+        replicate_api_token=REPLICATE_TOKEN,
+        replicate_base_url=emulator.base_url,
+        webhook_public_url=webhook_base,
+        generation_media_dir=overrides.pop("media_dir"),
         generation_media_base_url="http://127.0.0.1:8000/media",
-        generation_poll_after_s=2.0, generation_recovery_interval_s=0.2,
-        generation_lease_s=2.5, generation_replicate_timeout_s=1.0,
+        generation_poll_after_s=2.0,
+        generation_recovery_interval_s=0.2,
+        generation_lease_s=2.5,
+        generation_replicate_timeout_s=1.0,
         generation_create_settle_s=1.0,
     )
     values.update(overrides)
     return GenerationSettings(_env_file=None, **values)
 
 
-async def build_stack(database_url: str, media_dir: Path, emulator_config: EmulatorConfig,
-                      **generation_overrides) -> Stack:
+async def build_stack(
+    database_url: str, media_dir: Path, emulator_config: EmulatorConfig, **generation_overrides
+) -> Stack:
     emulator = await start_emulator(emulator_config)
-    credits_app = await start_credits(CreditsSettings(
-        _env_file=None, database_url=database_url, credits_caller_tokens=TOKENS["credits"],
-        credits_grpc_address="127.0.0.1:0", credits_subscription_grace_s=0))
+    credits_app = await start_credits(
+        CreditsSettings(
+            _env_file=None,
+            database_url=database_url,
+            credits_caller_tokens=TOKENS["credits"],
+            credits_grpc_address="127.0.0.1:0",
+            credits_subscription_grace_s=0,
+        )
+    )
     gateway_port = free_port()
     gateway_base = f"http://127.0.0.1:{gateway_port}"
-    generation_app = await start_generation(generation_settings(
-        database_url, credits_app.port, emulator, gateway_base, media_dir=media_dir,
-        **generation_overrides))
-    gateway_app = await start_gateway(WebhookGatewaySettings(
-        _env_file=None, database_url=database_url, webhook_gateway_port=gateway_port,
-        replicate_webhook_secret=emulator.webhook_secret,
-        stripe_webhook_secret=STRIPE_SECRET, dodo_webhook_secret=DODO_SECRET,
-        credits_address=f"127.0.0.1:{credits_app.port}",
-        webhook_gateway_credits_token=TOKENS["credits"]["payments"],
-        generation_address=f"127.0.0.1:{generation_app.port}",
-        webhook_gateway_generation_token=TOKENS["generation"]["webhooks"]))
+    generation_app = await start_generation(
+        generation_settings(
+            database_url,
+            credits_app.port,
+            emulator,
+            gateway_base,
+            media_dir=media_dir,
+            **generation_overrides,
+        )
+    )
+    gateway_app = await start_gateway(
+        WebhookGatewaySettings(
+            _env_file=None,
+            database_url=database_url,
+            webhook_gateway_port=gateway_port,
+            replicate_webhook_secret=emulator.webhook_secret,
+            stripe_webhook_secret=STRIPE_SECRET,
+            dodo_webhook_secret=DODO_SECRET,
+            credits_address=f"127.0.0.1:{credits_app.port}",
+            webhook_gateway_credits_token=TOKENS["credits"]["payments"],
+            generation_address=f"127.0.0.1:{generation_app.port}",
+            webhook_gateway_generation_token=TOKENS["generation"]["webhooks"],
+        )
+    )
     credits_channel = grpc.aio.insecure_channel(f"127.0.0.1:{credits_app.port}")
     generation_channel = grpc.aio.insecure_channel(f"127.0.0.1:{generation_app.port}")
     credits_stub = credits_pb2_grpc.CreditsServiceStub(credits_channel)
     return Stack(
-        database_url, emulator, credits_app, generation_app, gateway_app,
+        database_url,
+        emulator,
+        credits_app,
+        generation_app,
+        gateway_app,
         AuthedStub(credits_stub, TOKENS["credits"]["api"]),
         AuthedStub(credits_stub, TOKENS["credits"]["admin"]),
-        AuthedStub(generation_pb2_grpc.GenerationServiceStub(generation_channel),
-                   TOKENS["generation"]["api"]),
+        AuthedStub(
+            generation_pb2_grpc.GenerationServiceStub(generation_channel),
+            TOKENS["generation"]["api"],
+        ),
         [credits_channel, generation_channel],
     )
 
@@ -128,8 +172,9 @@ def stack_db(fresh_database) -> str:
 
 @pytest.fixture
 def emulator_config() -> EmulatorConfig:
-    return EmulatorConfig(api_token=REPLICATE_TOKEN, step_delay_s=0.05, progress_steps=3,
-                          webhook_backoff_base_s=0.05)
+    return EmulatorConfig(
+        api_token=REPLICATE_TOKEN, step_delay_s=0.05, progress_steps=3, webhook_backoff_base_s=0.05
+    )
 
 
 @pytest.fixture
@@ -151,6 +196,7 @@ def wait_for():
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"condition not met in {timeout_s} s (last: {value!r})")
             await asyncio.sleep(interval_s)
+
     return wait
 
 
@@ -162,10 +208,18 @@ def funded_user(stack):
         user = str(uuid.uuid4())
         await stack.credits_api.EnsureAccount(cpb.EnsureAccountRequest(user_id=user))
         if balance != 100:
-            await stack.credits_admin.Add(cpb.AddRequest(
-                user_id=user, amount=balance - 100, kind=cpb.ENTRY_KIND_ADMIN_ADJUSTMENT,
-                idempotency_key=f"setup-{user}", actor="tests", description="setup"))
+            await stack.credits_admin.Add(
+                cpb.AddRequest(
+                    user_id=user,
+                    amount=balance - 100,
+                    kind=cpb.ENTRY_KIND_ADMIN_ADJUSTMENT,
+                    idempotency_key=f"setup-{user}",
+                    actor="tests",
+                    description="setup",
+                )
+            )
         return user
+
     return make
 
 
@@ -175,27 +229,42 @@ def ledger(stack):
         """(available balance, entries) of a user, after checking Σ entries = available +
         reserved (what running generations hold) and that Reconcile finds nothing."""
         for _ in range(50):  # two reads: retry while a capture lands between them
-            account = (await stack.credits_api.GetBalance(
-                cpb.GetBalanceRequest(user_id=user))).account
-            entries = (await stack.credits_api.ListTransactions(cpb.ListTransactionsRequest(
-                user_id=user, page_size=200))).entries
-            again = (await stack.credits_api.GetBalance(
-                cpb.GetBalanceRequest(user_id=user))).account
+            account = (
+                await stack.credits_api.GetBalance(cpb.GetBalanceRequest(user_id=user))
+            ).account
+            entries = (
+                await stack.credits_api.ListTransactions(
+                    cpb.ListTransactionsRequest(user_id=user, page_size=200)
+                )
+            ).entries
+            again = (
+                await stack.credits_api.GetBalance(cpb.GetBalanceRequest(user_id=user))
+            ).account
             if again == account:
                 break
             await asyncio.sleep(0.05)
-        assert sum(e.amount for e in entries) == account.total == \
-            account.available + account.reserved
+        assert (
+            sum(e.amount for e in entries) == account.total == account.available + account.reserved
+        )
         report = await stack.credits_admin.Reconcile(cpb.ReconcileRequest(user_id=user))
         assert list(report.drifts) == [], report.drifts
         return account.available, list(entries)
+
     return read
 
 
-def t2v(user: str, key: str, prompt: str = "a red fox running through fresh snow",
-        **extra) -> gpb.CreateGenerationRequest:
-    return gpb.CreateGenerationRequest(user_id=user, idempotency_key=key, model="t2v-14B",
-                                       resolution="480p", prompt=prompt, duration_s=5, **extra)
+def t2v(
+    user: str, key: str, prompt: str = "a red fox running through fresh snow", **extra
+) -> gpb.CreateGenerationRequest:
+    return gpb.CreateGenerationRequest(
+        user_id=user,
+        idempotency_key=key,
+        model="t2v-14B",
+        resolution="480p",
+        prompt=prompt,
+        duration_s=5,
+        **extra,
+    )
 
 
 @pytest.fixture
@@ -212,15 +281,27 @@ JWT_SECRET = "e2e-supabase-jwt-secret-with-32-chars!!"
 ORIGIN = "http://app.example.test"
 
 
-def make_jwt(user_id: str, *, secret: str = JWT_SECRET, audience: str = "authenticated",
-             expires_in_s: int = 3600, role: str = "authenticated", **claims) -> str:
+def make_jwt(
+    user_id: str,
+    *,
+    secret: str = JWT_SECRET,
+    audience: str = "authenticated",
+    expires_in_s: int = 3600,
+    role: str = "authenticated",
+    **claims,
+) -> str:
     import time
 
     import jwt
 
-    payload = {"sub": user_id, "aud": audience, "role": role,
-               "exp": int(time.time()) + expires_in_s, "email": f"{user_id[:8]}@example.test",
-               **claims}
+    payload = {
+        "sub": user_id,
+        "aud": audience,
+        "role": role,
+        "exp": int(time.time()) + expires_in_s,
+        "email": f"{user_id[:8]}@example.test",
+        **claims,
+    }
     return jwt.encode(payload, secret, algorithm="HS256")
 
 
@@ -234,18 +315,21 @@ async def api(stack, tmp_path, api_settings_overrides):
     """The API gateway on the stack, with an HTTP session and a JWT maker."""
     import aiohttp
 
-    from api_gateway.main import start as start_api
-    from api_gateway.settings import ApiGatewaySettings
+    from videogen_api_gateway.main import start as start_api
+    from videogen_api_gateway.settings import ApiGatewaySettings
 
     values = dict(
-        api_gateway_port=0, auth_jwt_secret=JWT_SECRET, allowed_origins=ORIGIN,
+        api_gateway_port=0,
+        auth_jwt_secret=JWT_SECRET,
+        allowed_origins=ORIGIN,
         credits_address=f"127.0.0.1:{stack.credits_app.port}",
         api_gateway_credits_token=TOKENS["credits"]["api"],
         api_gateway_credits_admin_token=TOKENS["credits"]["admin"],
         generation_address=f"127.0.0.1:{stack.generation_app.port}",
         api_gateway_generation_token=TOKENS["generation"]["api"],
         api_gateway_media_dir=stack.generation_app.flow.storage.directory,
-        api_gateway_sse_ping_s=1.0)
+        api_gateway_sse_ping_s=1.0,
+    )
     values.update(api_settings_overrides)
     app = await start_api(ApiGatewaySettings(_env_file=None, **values))
     session = aiohttp.ClientSession(base_url=app.base_url)
@@ -269,8 +353,7 @@ class Api:
         if user_id is not None:
             headers.update(self.auth(user_id))
         async with self.session.request(method, path, headers=headers, **kwargs) as response:
-            body = await response.json(content_type=None) if response.content_length != 0 \
-                else None
+            body = await response.json(content_type=None) if response.content_length != 0 else None
             return response.status, body, response.headers
 
 
@@ -279,7 +362,7 @@ def send_webhook(stack):
     """Sign a prediction as the emulator would and post it to the stack's gateway."""
     import json
     import secrets
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     import aiohttp
     from standardwebhooks import Webhook
@@ -287,22 +370,30 @@ def send_webhook(stack):
     async def send(generation_id: str, prediction: dict) -> tuple[int, dict]:
         body = json.dumps(prediction)
         webhook_id = f"msg_{secrets.token_hex(8)}"
-        at = datetime.now(timezone.utc)
-        headers = {"webhook-id": webhook_id, "webhook-timestamp": str(int(at.timestamp())),
-                   "webhook-signature": Webhook(stack.emulator.webhook_secret).sign(
-                       webhook_id, at, body), "content-type": "application/json"}
-        url = (f"{stack.gateway_app.base_url}/api/webhooks/replicate"
-               f"?generation_id={generation_id}")
+        at = datetime.now(UTC)
+        headers = {
+            "webhook-id": webhook_id,
+            "webhook-timestamp": str(int(at.timestamp())),
+            "webhook-signature": Webhook(stack.emulator.webhook_secret).sign(webhook_id, at, body),
+            "content-type": "application/json",
+        }
+        url = f"{stack.gateway_app.base_url}/api/webhooks/replicate?generation_id={generation_id}"
         async with aiohttp.ClientSession() as session:
             async with session.post(url, data=body.encode(), headers=headers) as response:
                 return response.status, await response.json(content_type=None)
+
     return send
 
 
 @pytest.fixture
 def jobs_of(stack):
     """Every job the emulator was ever asked for on behalf of a generation."""
+
     def jobs(generation_id: str) -> list:
-        return [p for p in stack.emulator.store.history.values()
-                if p.webhook and p.webhook.endswith(f"generation_id={generation_id}")]
+        return [
+            p
+            for p in stack.emulator.store.history.values()
+            if p.webhook and p.webhook.endswith(f"generation_id={generation_id}")
+        ]
+
     return jobs

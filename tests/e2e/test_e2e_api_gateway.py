@@ -1,11 +1,19 @@
 """The seed system's HTTP API, drop-in, driven over HTTP against the real services."""
+
 import asyncio
 import uuid
 
 import pytest
 
-SEED_CREATE_FIELDS = {"id", "status", "video_url", "error", "created_at", "completed_at",
-                      "credits_used"}
+SEED_CREATE_FIELDS = {
+    "id",
+    "status",
+    "video_url",
+    "error",
+    "created_at",
+    "completed_at",
+    "credits_used",
+}
 SEED_STATUS_FIELDS = {"id", "status", "progress", "video_url", "error", "logs"}
 PROMPT = "a red fox running through fresh snow"
 
@@ -17,8 +25,10 @@ def new_user() -> str:
 async def _until_completed(api, user, gid, wait_for):
     async def done():
         status, body, _ = await api.call("GET", f"/api/generation/status/{gid}", user)
-        return body if status == 200 and body["status"] == "completed" and body["video_url"] \
-            else None
+        return (
+            body if status == 200 and body["status"] == "completed" and body["video_url"] else None
+        )
+
     return await wait_for(done)
 
 
@@ -26,12 +36,12 @@ async def test_seed_routes_and_shapes_end_to_end(api, wait_for):
     user = new_user()
     status, body, _ = await api.call("GET", "/api/users/credits", user)
     assert (status, body["credits"], body["low_balance"]) == (200, 100, False)
-    status, created, _ = await api.call("POST", "/api/generation/text-to-video", user,
-                                        json={"prompt": PROMPT})
-    assert status == 200 and SEED_CREATE_FIELDS <= set(created)
+    status, created, _ = await api.call(
+        "POST", "/api/generation/text-to-video", user, json={"prompt": PROMPT}
+    )
+    assert status == 200 and set(created) >= SEED_CREATE_FIELDS
     assert (created["credits_used"], created["status"]) == (20, "processing")
-    assert (created["model"], created["resolution"], created["duration"]) == (
-        "t2v-14B", "720p", 5)
+    assert (created["model"], created["resolution"], created["duration"]) == ("t2v-14B", "720p", 5)
     final = await _until_completed(api, user, created["id"], wait_for)
     assert set(final) == SEED_STATUS_FIELDS and final["progress"] == 100
     async with api.session.get(final["video_url"].replace("http://127.0.0.1:8000", "")) as r:
@@ -42,54 +52,81 @@ async def test_seed_routes_and_shapes_end_to_end(api, wait_for):
     assert (me["id"], me["credits"], me["subscription_tier"]) == (user, 80, "free")
     status, txs, _ = await api.call("GET", "/api/users/transactions", user)
     assert [(t["type"], t["amount"]) for t in txs["transactions"]] == [
-        ("deduction", -20), ("bonus", 100)]
+        ("deduction", -20),
+        ("bonus", 100),
+    ]
     assert txs["transactions"][0]["generation_id"] == created["id"]
 
 
 async def test_insufficient_credits_is_402_with_balance_and_price(api, stack):
     user = new_user()
     for _ in range(5):  # 5 x 20 of the 100 signup credits
-        status, _, _ = await api.call("POST", "/api/generation/text-to-video", user,
-                                      json={"prompt": PROMPT})
+        status, _, _ = await api.call(
+            "POST", "/api/generation/text-to-video", user, json={"prompt": PROMPT}
+        )
         assert status == 200
-    status, body, _ = await api.call("POST", "/api/generation/text-to-video", user,
-                                     json={"prompt": PROMPT})
-    assert (status, body) == (402, {"detail": "Insufficient credits", "balance": 0,
-                                    "required": 20})
-    status, body, _ = await api.call("POST", "/api/generation/image-to-video", user, json={
-        "prompt": PROMPT, "resolution": "480p", "image_url": "https://x.test/a.png"})
+    status, body, _ = await api.call(
+        "POST", "/api/generation/text-to-video", user, json={"prompt": PROMPT}
+    )
+    assert (status, body) == (402, {"detail": "Insufficient credits", "balance": 0, "required": 20})
+    status, body, _ = await api.call(
+        "POST",
+        "/api/generation/image-to-video",
+        user,
+        json={"prompt": PROMPT, "resolution": "480p", "image_url": "https://x.test/a.png"},
+    )
     assert (status, body["required"]) == (402, 15)
     _, credits, _ = await api.call("GET", "/api/users/credits", user)
     assert (credits["credits"], credits["low_balance"]) == (0, True)
 
 
 async def test_invalid_fields_are_422_listing_each(api):
-    status, body, _ = await api.call("POST", "/api/generation/text-to-video", new_user(),
-                                     json={"prompt": "short", "duration": "five", "seed": True})
+    status, body, _ = await api.call(
+        "POST",
+        "/api/generation/text-to-video",
+        new_user(),
+        json={"prompt": "short", "duration": "five", "seed": True},
+    )
     assert status == 422
     assert {tuple(d["loc"]) for d in body["detail"]} == {("body", "duration"), ("body", "seed")}
-    status, body, _ = await api.call("POST", "/api/generation/text-to-video", new_user(),
-                                     json={"prompt": "short", "duration": 11})
+    status, body, _ = await api.call(
+        "POST",
+        "/api/generation/text-to-video",
+        new_user(),
+        json={"prompt": "short", "duration": 11},
+    )
     assert status == 422
     assert {d["loc"][1] for d in body["detail"]} == {"prompt", "duration"}
-    status, body, _ = await api.call("POST", "/api/generation/text-to-video", new_user(),
-                                     data=b"{not json", headers={"Content-Type": "application/json"})
+    status, body, _ = await api.call(
+        "POST",
+        "/api/generation/text-to-video",
+        new_user(),
+        data=b"{not json",
+        headers={"Content-Type": "application/json"},
+    )
     assert status == 422
 
 
 async def test_someone_elses_generation_is_404(api):
     owner, other = new_user(), new_user()
-    _, created, _ = await api.call("POST", "/api/generation/text-to-video", owner,
-                                   json={"prompt": PROMPT, "resolution": "480p"})
-    for method, path in (("GET", f"/api/generation/status/{created['id']}"),
-                         ("POST", f"/api/generation/{created['id']}/cancel"),
-                         ("GET", "/api/generation/status/not-a-uuid")):
+    _, created, _ = await api.call(
+        "POST",
+        "/api/generation/text-to-video",
+        owner,
+        json={"prompt": PROMPT, "resolution": "480p"},
+    )
+    for method, path in (
+        ("GET", f"/api/generation/status/{created['id']}"),
+        ("POST", f"/api/generation/{created['id']}/cancel"),
+        ("GET", "/api/generation/status/not-a-uuid"),
+    ):
         status, body, _ = await api.call(method, path, other)
         assert status == 404 and "detail" in body
 
 
-@pytest.mark.parametrize("case", ["missing", "expired", "tampered", "wrong audience",
-                                  "wrong secret", "not a uuid"])
+@pytest.mark.parametrize(
+    "case", ["missing", "expired", "tampered", "wrong audience", "wrong secret", "not a uuid"]
+)
 async def test_bad_tokens_are_401(api, case):
     user = new_user()
     headers = {
@@ -107,55 +144,97 @@ async def test_bad_tokens_are_401(api, case):
 async def test_idempotency_key_replays_one_generation_charged_once(api):
     user = new_user()
     headers = {"Idempotency-Key": "retry-me-1"}
-    answers = await asyncio.gather(*(api.call(
-        "POST", "/api/generation/text-to-video", user, json={"prompt": PROMPT},
-        headers=headers) for _ in range(3)))
+    answers = await asyncio.gather(
+        *(
+            api.call(
+                "POST",
+                "/api/generation/text-to-video",
+                user,
+                json={"prompt": PROMPT},
+                headers=headers,
+            )
+            for _ in range(3)
+        )
+    )
     assert {a[0] for a in answers} == {200}
     assert len({a[1]["id"] for a in answers}) == 1
     _, body, _ = await api.call("GET", "/api/users/credits", user)
     assert body["credits"] == 80
 
 
-@pytest.mark.parametrize("api_settings_overrides",
-                         [{"api_gateway_generation_rate_limit": "2/minute"}])
+@pytest.mark.parametrize(
+    "api_settings_overrides", [{"api_gateway_generation_rate_limit": "2/minute"}]
+)
 async def test_generation_requests_are_rate_limited_per_user(api):
     user, other = new_user(), new_user()
-    codes = [(await api.call("POST", "/api/generation/text-to-video", user,
-                             json={"prompt": PROMPT, "resolution": "480p"}))[0:3:2]
-             for _ in range(3)]
+    codes = [
+        (
+            await api.call(
+                "POST",
+                "/api/generation/text-to-video",
+                user,
+                json={"prompt": PROMPT, "resolution": "480p"},
+            )
+        )[0:3:2]
+        for _ in range(3)
+    ]
     assert [c for c, _ in codes] == [200, 200, 429]
     assert int(codes[2][1]["Retry-After"]) >= 1
-    status, _, _ = await api.call("POST", "/api/generation/text-to-video", other,
-                                  json={"prompt": PROMPT, "resolution": "480p"})
+    status, _, _ = await api.call(
+        "POST",
+        "/api/generation/text-to-video",
+        other,
+        json={"prompt": PROMPT, "resolution": "480p"},
+    )
     assert status == 200
 
 
 async def test_admin_grant_is_recorded_with_admin_and_reason(api):
     admin, user = new_user(), new_user()
-    status, _, _ = await api.call("POST", f"/api/admin/users/{user}/credits", user,
-                                  json={"amount": 50, "reason": "self-service?"})
+    status, _, _ = await api.call(
+        "POST",
+        f"/api/admin/users/{user}/credits",
+        user,
+        json={"amount": 50, "reason": "self-service?"},
+    )
     assert status == 404
-    status, body, _ = await api.call("POST", f"/api/admin/users/{user}/credits", None,
-                                     headers=api.auth(admin, role="admin"),
-                                     json={"amount": 50, "reason": "support ticket 42"})
+    status, body, _ = await api.call(
+        "POST",
+        f"/api/admin/users/{user}/credits",
+        None,
+        headers=api.auth(admin, role="admin"),
+        json={"amount": 50, "reason": "support ticket 42"},
+    )
     assert status == 422 and body["detail"][0]["loc"][-1] == "Idempotency-Key"
     for _ in range(2):  # a retry with the same key grants once
         status, body, _ = await api.call(
-            "POST", f"/api/admin/users/{user}/credits", None,
+            "POST",
+            f"/api/admin/users/{user}/credits",
+            None,
             headers={**api.auth(admin, role="admin"), "Idempotency-Key": "ticket-42"},
-            json={"amount": 50, "reason": "support ticket 42"})
+            json={"amount": 50, "reason": "support ticket 42"},
+        )
         assert status == 200 and body["credits"] == 150
     assert body["transaction"]["actor"] == f"admin:{admin}"
     assert body["transaction"]["description"] == "support ticket 42"
-    status, body, _ = await api.call("POST", f"/api/admin/users/{user}/credits", None,
-                                     headers=api.auth(admin, role="admin"),
-                                     json={"amount": 50})
+    status, body, _ = await api.call(
+        "POST",
+        f"/api/admin/users/{user}/credits",
+        None,
+        headers=api.auth(admin, role="admin"),
+        json={"amount": 50},
+    )
     assert status == 422
-    status, body, _ = await api.call("GET", f"/api/admin/users/{user}/transactions", None,
-                                     headers=api.auth(admin, app_metadata={"role": "admin"}))
+    status, body, _ = await api.call(
+        "GET",
+        f"/api/admin/users/{user}/transactions",
+        None,
+        headers=api.auth(admin, app_metadata={"role": "admin"}),
+    )
     assert [t["type"] for t in body["transactions"]] == ["bonus", "bonus"]
-    status, body, _ = await api.call("POST", "/api/admin/reconcile", None,
-                                     headers=api.auth(admin, role="admin"))
+    status, body, _ = await api.call(
+        "POST", "/api/admin/reconcile", None, headers=api.auth(admin, role="admin")
+    )
     assert status == 200 and body["drifts"] == [] and body["accounts_checked"] >= 2
 
 
@@ -166,8 +245,12 @@ async def test_image_upload_as_multipart(api, stack):
     form = aiohttp.FormData()
     form.add_field("prompt", "the cat in this photo starts to dance")
     form.add_field("resolution", "480p")
-    form.add_field("image", b"\x89PNG\r\n\x1a\n" + bytes(64), filename="cat.bin",
-                   content_type="application/octet-stream")
+    form.add_field(
+        "image",
+        b"\x89PNG\r\n\x1a\n" + bytes(64),
+        filename="cat.bin",
+        content_type="application/octet-stream",
+    )
     status, body, _ = await api.call("POST", "/api/generation/image-to-video", user, data=form)
     assert status == 200 and body["credits_used"] == 15 and body["image_url"]
     form = aiohttp.FormData()
@@ -178,8 +261,11 @@ async def test_image_upload_as_multipart(api, stack):
 
 
 async def test_cors_allows_only_the_configured_origins(api):
-    preflight = {"Origin": "http://app.example.test", "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "Authorization, Content-Type"}
+    preflight = {
+        "Origin": "http://app.example.test",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "Authorization, Content-Type",
+    }
     async with api.session.options("/api/generation/text-to-video", headers=preflight) as r:
         assert r.status == 200
         assert r.headers["Access-Control-Allow-Origin"] == "http://app.example.test"
@@ -199,33 +285,62 @@ async def test_openapi_matches_the_routes(api):
     status, doc, _ = await api.call("GET", "/openapi.json")
     assert status == 200 and doc["openapi"] == "3.1.0"
     documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
-    served = {(r.method, r.resource.canonical) for r in api.app.runner.app.router.routes()
-              if r.method not in ("HEAD", "OPTIONS") and not r.resource.canonical.startswith("/media")}
+    served = {
+        (r.method, r.resource.canonical)
+        for r in api.app.runner.app.router.routes()
+        if r.method not in ("HEAD", "OPTIONS") and not r.resource.canonical.startswith("/media")
+    }
     assert documented == served
 
 
-@pytest.mark.parametrize("case", ["unknown charset", "lone surrogate", "unicode digit limit",
-                                  "unclosed ipv6 url", "admin reason surrogate"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "unknown charset",
+        "lone surrogate",
+        "unicode digit limit",
+        "unclosed ipv6 url",
+        "admin reason surrogate",
+    ],
+)
 async def test_odd_input_is_4xx_never_5xx(api, case):
     user, admin = new_user(), new_user()
     if case == "unknown charset":
-        answer = await api.call("POST", "/api/generation/text-to-video", user,
-                                data=b'{"prompt": "a red fox running"}',
-                                headers={"Content-Type": "application/json; charset=foo"})
+        answer = await api.call(
+            "POST",
+            "/api/generation/text-to-video",
+            user,
+            data=b'{"prompt": "a red fox running"}',
+            headers={"Content-Type": "application/json; charset=foo"},
+        )
     elif case == "lone surrogate":
-        answer = await api.call("POST", "/api/generation/text-to-video", user,
-                                data=b'{"prompt": "a red fox running \\ud800"}',
-                                headers={"Content-Type": "application/json"})
+        answer = await api.call(
+            "POST",
+            "/api/generation/text-to-video",
+            user,
+            data=b'{"prompt": "a red fox running \\ud800"}',
+            headers={"Content-Type": "application/json"},
+        )
     elif case == "unicode digit limit":
         answer = await api.call("GET", "/api/users/transactions?limit=%C2%B2", user)
     elif case == "unclosed ipv6 url":
-        answer = await api.call("POST", "/api/generation/image-to-video", user,
-                                json={"prompt": PROMPT, "image_url": "https://[::1"})
+        answer = await api.call(
+            "POST",
+            "/api/generation/image-to-video",
+            user,
+            json={"prompt": PROMPT, "image_url": "https://[::1"},
+        )
     else:
-        answer = await api.call("POST", f"/api/admin/users/{user}/credits", None,
-                                headers={**api.auth(admin, role="admin"),
-                                         "Content-Type": "application/json",
-                                         "Idempotency-Key": "k"},
-                                data=b'{"amount": 5, "reason": "x\\udc00"}')
+        answer = await api.call(
+            "POST",
+            f"/api/admin/users/{user}/credits",
+            None,
+            headers={
+                **api.auth(admin, role="admin"),
+                "Content-Type": "application/json",
+                "Idempotency-Key": "k",
+            },
+            data=b'{"amount": 5, "reason": "x\\udc00"}',
+        )
     status, body, _ = answer
     assert status == 422 and body["detail"], (status, body)

@@ -1,5 +1,6 @@
 """GET /api/events: a generation's progress and final state and a balance change, over
 Server-Sent Events, opened as a browser EventSource would (a token in the URL)."""
+
 import asyncio
 import json
 import uuid
@@ -35,12 +36,21 @@ async def test_events_carry_progress_final_state_and_balance(api):
         assert response.headers["Content-Type"].startswith("text/event-stream")
         first = await read_events(response, lambda e: any(x["event"] == "balance" for x in e))
         assert first[-1]["data"]["credits"] == 100
-        _, created, _ = await api.call("POST", "/api/generation/text-to-video", user,
-                                       json={"prompt": PROMPT, "resolution": "480p"})
+        _, created, _ = await api.call(
+            "POST",
+            "/api/generation/text-to-video",
+            user,
+            json={"prompt": PROMPT, "resolution": "480p"},
+        )
 
         def finished(events):
-            return any(e["event"] == "generation" and e["data"]["status"] == "completed"
-                       and e["data"]["video_url"] for e in events)
+            return any(
+                e["event"] == "generation"
+                and e["data"]["status"] == "completed"
+                and e["data"]["video_url"]
+                for e in events
+            )
+
         events = await read_events(response, finished)
     generation = [e["data"] for e in events if e["event"] == "generation"]
     assert {g["id"] for g in generation} == {created["id"]}
@@ -59,10 +69,15 @@ async def test_resume_with_last_event_id_skips_what_the_client_has(api):
     async with api.session.get("/api/events", headers=headers) as response:
         first = await read_events(response, lambda e: any(x["event"] == "balance" for x in e))
     last_id = first[-1]["id"]
-    async with api.session.get("/api/events", headers={**headers,
-                                                       "Last-Event-ID": last_id}) as response:
-        await api.call("POST", "/api/generation/text-to-video", user,
-                       json={"prompt": PROMPT, "resolution": "480p"})
+    async with api.session.get(
+        "/api/events", headers={**headers, "Last-Event-ID": last_id}
+    ) as response:
+        await api.call(
+            "POST",
+            "/api/generation/text-to-video",
+            user,
+            json={"prompt": PROMPT, "resolution": "480p"},
+        )
         events = await read_events(response, lambda e: any(x["event"] == "balance" for x in e))
     balance = [e for e in events if e["event"] == "balance"]
     assert balance[0]["data"]["credits"] == 90  # held for the generation
@@ -85,7 +100,9 @@ def _ids(events) -> list[tuple[int, int]]:
 
 
 def _strictly_forward(pairs) -> bool:
-    return all(a[0] <= b[0] and a[1] <= b[1] and a != b for a, b in zip(pairs, pairs[1:]))
+    return all(
+        a[0] <= b[0] and a[1] <= b[1] and a != b for a, b in zip(pairs, pairs[1:], strict=False)
+    )
 
 
 async def test_a_reconnect_gets_every_missed_event_in_order_from_any_replica(api, stack):
@@ -94,18 +111,23 @@ async def test_a_reconnect_gets_every_missed_event_in_order_from_any_replica(api
     in order, and no event id twice."""
     import aiohttp
 
-    from api_gateway.main import start as start_api
-    from api_gateway.settings import ApiGatewaySettings
+    from videogen_api_gateway.main import start as start_api
+    from videogen_api_gateway.settings import ApiGatewaySettings
 
     stack.emulator.update_config({"paused": True})
     user = str(uuid.uuid4())
     headers = api.auth(user)
     async with api.session.get("/api/events", headers=headers) as response:
         first = await read_events(response, lambda e: any(x["event"] == "balance" for x in e))
-        _, created, _ = await api.call("POST", "/api/generation/text-to-video", user,
-                                       json={"prompt": PROMPT, "resolution": "480p"})
-        first += await read_events(response, lambda e: any(
-            x["event"] == "generation" and x.get("id") for x in e))
+        _, created, _ = await api.call(
+            "POST",
+            "/api/generation/text-to-video",
+            user,
+            json={"prompt": PROMPT, "resolution": "480p"},
+        )
+        first += await read_events(
+            response, lambda e: any(x["event"] == "generation" and x.get("id") for x in e)
+        )
     last_id = [e["id"] for e in first if e.get("id")][-1]
     stack.emulator.update_config({"paused": False})
     for _ in range(300):
@@ -113,15 +135,23 @@ async def test_a_reconnect_gets_every_missed_event_in_order_from_any_replica(api
         if status["status"] == "completed" and status["video_url"]:
             break
         await asyncio.sleep(0.05)
-    other = await start_api(ApiGatewaySettings(
-        _env_file=None, **{k: v for k, v in api.settings.items()}))
+    other = await start_api(
+        ApiGatewaySettings(_env_file=None, **{k: v for k, v in api.settings.items()})
+    )
     try:
         async with aiohttp.ClientSession(base_url=other.base_url) as session:
-            async with session.get("/api/events", headers={**headers,
-                                                           "Last-Event-ID": last_id}) as again:
-                missed = await read_events(again, lambda e: any(
-                    x["event"] == "generation" and x["data"]["status"] == "completed"
-                    and x["data"]["video_url"] for x in e))
+            async with session.get(
+                "/api/events", headers={**headers, "Last-Event-ID": last_id}
+            ) as again:
+                missed = await read_events(
+                    again,
+                    lambda e: any(
+                        x["event"] == "generation"
+                        and x["data"]["status"] == "completed"
+                        and x["data"]["video_url"]
+                        for x in e
+                    ),
+                )
     finally:
         await other.stop()
     progress = [e["data"]["progress"] for e in missed if e["event"] == "generation"]
@@ -137,8 +167,12 @@ async def test_a_client_that_leaves_is_not_an_error(api, caplog):
     from prometheus_client import REGISTRY
 
     def errors() -> float:
-        return REGISTRY.get_sample_value("http_requests_total", {
-            "method": "GET", "route": "/api/events", "status": "500"}) or 0.0
+        return (
+            REGISTRY.get_sample_value(
+                "http_requests_total", {"method": "GET", "route": "/api/events", "status": "500"}
+            )
+            or 0.0
+        )
 
     before = errors()
     user = str(uuid.uuid4())

@@ -1,13 +1,14 @@
 """The generation RPCs' contract: validation, ownership, catalog, images, watch, timeouts."""
+
 import asyncio
 import uuid
 
 import grpc
 import pytest
 
-from generation.main import start as start_generation
 from videogen.generation.v1 import generation_pb2 as gpb
 from videogen_common.grpc_status import parse_rpc_error
+from videogen_generation.main import start as start_generation
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 
@@ -23,73 +24,121 @@ async def _error(call):
 async def test_catalog_lists_models_prices_and_limits(stack):
     catalog = await stack.generation_api.GetCatalog(gpb.GetCatalogRequest())
     prices = {(m.model, p.resolution): p.credits for m in catalog.models for p in m.prices}
-    assert prices == {("i2v-14B", "480p"): 15, ("i2v-14B", "720p"): 25,
-                      ("t2v-1.3B", "480p"): 5, ("t2v-14B", "480p"): 10,
-                      ("t2v-14B", "720p"): 20}
+    assert prices == {
+        ("i2v-14B", "480p"): 15,
+        ("i2v-14B", "720p"): 25,
+        ("t2v-1.3B", "480p"): 5,
+        ("t2v-14B", "480p"): 10,
+        ("t2v-14B", "720p"): 20,
+    }
     assert (catalog.limits.prompt_length_min, catalog.limits.duration_s_max) == (10, 10)
 
 
 async def test_bad_requests_name_fields_and_create_nothing(stack, funded_user, ledger):
     user = await funded_user(100)
-    error = await _error(stack.generation_api.CreateGeneration(gpb.CreateGenerationRequest(
-        user_id=user, idempotency_key="k", model="t2v-1.3B", resolution="720p",
-        prompt="short", duration_s=11)))
+    error = await _error(
+        stack.generation_api.CreateGeneration(
+            gpb.CreateGenerationRequest(
+                user_id=user,
+                idempotency_key="k",
+                model="t2v-1.3B",
+                resolution="720p",
+                prompt="short",
+                duration_s=11,
+            )
+        )
+    )
     assert error.code == grpc.StatusCode.INVALID_ARGUMENT
     assert {v.field for v in error.violations} == {"resolution", "prompt", "duration"}
     listed = await stack.generation_api.ListGenerations(gpb.ListGenerationsRequest(user_id=user))
     assert list(listed.generations) == [] and (await ledger(user))[0] == 100
-    bad_user = await _error(stack.generation_api.GetGeneration(
-        gpb.GetGenerationRequest(user_id="nope", generation_id=str(uuid.uuid4()))))
+    bad_user = await _error(
+        stack.generation_api.GetGeneration(
+            gpb.GetGenerationRequest(user_id="nope", generation_id=str(uuid.uuid4()))
+        )
+    )
     assert [v.field for v in bad_user.violations] == ["user_id"]
 
 
 async def test_another_users_generation_is_not_found(stack, funded_user, t2v_request):
     owner, stranger = await funded_user(100), await funded_user(100)
     gen = (await stack.generation_api.CreateGeneration(t2v_request(owner, "k"))).generation
-    for call in (stack.generation_api.GetGeneration(gpb.GetGenerationRequest(
-                     user_id=stranger, generation_id=gen.id)),
-                 stack.generation_api.CancelGeneration(gpb.CancelGenerationRequest(
-                     user_id=stranger, generation_id=gen.id)),
-                 stack.generation_api.GetGeneration(gpb.GetGenerationRequest(
-                     user_id=owner, generation_id="not-a-uuid"))):
+    for call in (
+        stack.generation_api.GetGeneration(
+            gpb.GetGenerationRequest(user_id=stranger, generation_id=gen.id)
+        ),
+        stack.generation_api.CancelGeneration(
+            gpb.CancelGenerationRequest(user_id=stranger, generation_id=gen.id)
+        ),
+        stack.generation_api.GetGeneration(
+            gpb.GetGenerationRequest(user_id=owner, generation_id="not-a-uuid")
+        ),
+    ):
         assert (await _error(call)).code == grpc.StatusCode.NOT_FOUND
 
 
 async def test_same_key_other_parameters_is_refused(stack, funded_user, t2v_request):
     user = await funded_user(100)
     await stack.generation_api.CreateGeneration(t2v_request(user, "same"))
-    error = await _error(stack.generation_api.CreateGeneration(
-        t2v_request(user, "same", prompt="a completely different prompt")))
-    assert (error.code, error.reason) == (grpc.StatusCode.ALREADY_EXISTS,
-                                          "IDEMPOTENCY_KEY_REUSED")
+    error = await _error(
+        stack.generation_api.CreateGeneration(
+            t2v_request(user, "same", prompt="a completely different prompt")
+        )
+    )
+    assert (error.code, error.reason) == (grpc.StatusCode.ALREADY_EXISTS, "IDEMPOTENCY_KEY_REUSED")
 
 
 async def test_image_to_video_with_uploaded_bytes_and_with_a_url(stack, funded_user, ledger):
     user = await funded_user(100)
-    uploaded = (await stack.generation_api.CreateGeneration(gpb.CreateGenerationRequest(
-        user_id=user, idempotency_key="bytes", model="i2v-14B", resolution="480p",
-        prompt="the cat in this photo starts to dance", duration_s=5,
-        image_bytes=PNG))).generation
+    uploaded = (
+        await stack.generation_api.CreateGeneration(
+            gpb.CreateGenerationRequest(
+                user_id=user,
+                idempotency_key="bytes",
+                model="i2v-14B",
+                resolution="480p",
+                prompt="the cat in this photo starts to dance",
+                duration_s=5,
+                image_bytes=PNG,
+            )
+        )
+    ).generation
     stored = stack.generation_app.flow.storage.directory / "inputs" / f"{uploaded.id}.png"
     assert stored.read_bytes() == PNG and uploaded.image_url.endswith(f"{uploaded.id}.png")
-    replayed = await stack.generation_api.CreateGeneration(gpb.CreateGenerationRequest(
-        user_id=user, idempotency_key="bytes", model="i2v-14B", resolution="480p",
-        prompt="the cat in this photo starts to dance", duration_s=5, image_bytes=PNG))
+    replayed = await stack.generation_api.CreateGeneration(
+        gpb.CreateGenerationRequest(
+            user_id=user,
+            idempotency_key="bytes",
+            model="i2v-14B",
+            resolution="480p",
+            prompt="the cat in this photo starts to dance",
+            duration_s=5,
+            image_bytes=PNG,
+        )
+    )
     assert replayed.replayed and replayed.generation.id == uploaded.id
     inputs_dir = stack.generation_app.flow.storage.directory / "inputs"
     assert [p.name for p in inputs_dir.iterdir()] == [f"{uploaded.id}.png"]
-    by_url = (await stack.generation_api.CreateGeneration(gpb.CreateGenerationRequest(
-        user_id=user, idempotency_key="url", model="i2v-14B", resolution="720p",
-        prompt="the cat in this photo starts to dance", duration_s=5,
-        image_url="https://example.com/cat.png"))).generation
+    by_url = (
+        await stack.generation_api.CreateGeneration(
+            gpb.CreateGenerationRequest(
+                user_id=user,
+                idempotency_key="url",
+                model="i2v-14B",
+                resolution="720p",
+                prompt="the cat in this photo starts to dance",
+                duration_s=5,
+                image_url="https://example.com/cat.png",
+            )
+        )
+    ).generation
     assert (uploaded.price, by_url.price) == (15, 25)
     inputs = {p.input.get("image") for p in stack.emulator.store.all()}
     assert inputs == {uploaded.image_url, "https://example.com/cat.png"}
     assert (await ledger(user))[0] == 60
 
 
-async def test_watch_streams_progress_and_the_final_state(
-        stack, funded_user, t2v_request):
+async def test_watch_streams_progress_and_the_final_state(stack, funded_user, t2v_request):
     user = await funded_user(100)
     stream = stack.generation_api.WatchGenerations(gpb.WatchGenerationsRequest(user_id=user))
     await asyncio.sleep(0.2)  # the subscription is in place before anything happens
@@ -112,39 +161,55 @@ async def test_watch_streams_progress_and_the_final_state(
 
 
 async def test_a_job_running_past_its_age_limit_times_out_and_is_refunded(
-        stack, funded_user, ledger, wait_for, t2v_request, tmp_path):
+    stack, funded_user, ledger, wait_for, t2v_request, tmp_path
+):
     await stack.generation_app.stop(0)
-    stack.generation_app = await start_generation(stack.generation_settings(
-        media_dir=tmp_path / "m", generation_age_max_s=1.0, generation_poll_after_s=0.2))
+    stack.generation_app = await start_generation(
+        stack.generation_settings(
+            media_dir=tmp_path / "m", generation_age_max_s=1.0, generation_poll_after_s=0.2
+        )
+    )
     from videogen.generation.v1 import generation_pb2_grpc
     from videogen_common.caller_auth import AuthedStub
+
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{stack.generation_app.port}")
     stack.channels.append(channel)
-    api = AuthedStub(generation_pb2_grpc.GenerationServiceStub(channel),
-                     "e2e-api-generation-token")
+    api = AuthedStub(generation_pb2_grpc.GenerationServiceStub(channel), "e2e-api-generation-token")
     user = await funded_user(100)
-    gen = (await api.CreateGeneration(
-        t2v_request(user, "k", prompt="a clock that never stops ticking [hang]"))).generation
+    gen = (
+        await api.CreateGeneration(
+            t2v_request(user, "k", prompt="a clock that never stops ticking [hang]")
+        )
+    ).generation
 
     async def timed_out():
-        g = (await api.GetGeneration(gpb.GetGenerationRequest(
-            user_id=user, generation_id=gen.id))).generation
+        g = (
+            await api.GetGeneration(gpb.GetGenerationRequest(user_id=user, generation_id=gen.id))
+        ).generation
         return g if g.status == gpb.STATUS_TIMED_OUT and g.refunded else None
+
     await wait_for(timed_out)
     assert stack.emulator.store.all()[0].status == "canceled"
     assert (await ledger(user))[0] == 100
 
 
-@pytest.mark.parametrize("field, body", [
-    ("prompt", {"prompt": "a red fox\u0000 running through the snow"}),
-    ("negative_prompt", {"prompt": "a red fox running through the snow",
-                         "negative_prompt": "blurry\u0000"}),
-])
+@pytest.mark.parametrize(
+    "field, body",
+    [
+        ("prompt", {"prompt": "a red fox\u0000 running through the snow"}),
+        (
+            "negative_prompt",
+            {"prompt": "a red fox running through the snow", "negative_prompt": "blurry\u0000"},
+        ),
+    ],
+)
 async def test_a_nul_character_is_a_422_naming_the_field_and_stores_nothing(
-        api, stack, field, body):
+    api, stack, field, body
+):
     user = str(uuid.uuid4())
-    status, answer, _ = await api.call("POST", "/api/generation/text-to-video", user,
-                                       json={**body, "resolution": "480p"})
+    status, answer, _ = await api.call(
+        "POST", "/api/generation/text-to-video", user, json={**body, "resolution": "480p"}
+    )
     assert status == 422 and [d["loc"][-1] for d in answer["detail"]] == [field]
     status, history, _ = await api.call("GET", "/api/generation/history", user)
     assert history["generations"] == [] and stack.emulator.store.all() == []
@@ -153,9 +218,14 @@ async def test_a_nul_character_is_a_422_naming_the_field_and_stores_nothing(
 async def test_a_nul_in_an_image_url_is_refused_and_nothing_uploaded(api, stack):
     user = str(uuid.uuid4())
     status, answer, _ = await api.call(
-        "POST", "/api/generation/image-to-video", user,
-        json={"prompt": "a red fox running through the snow",
-              "image_url": "https://example.com/fox\u0000.png"})
+        "POST",
+        "/api/generation/image-to-video",
+        user,
+        json={
+            "prompt": "a red fox running through the snow",
+            "image_url": "https://example.com/fox\u0000.png",
+        },
+    )
     assert status == 422 and [d["loc"][-1] for d in answer["detail"]] == ["image_url"]
     media = stack.generation_app.flow.storage.directory / "inputs"
     assert list(media.iterdir()) == []

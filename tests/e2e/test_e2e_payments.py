@@ -1,29 +1,47 @@
 """Paid checkouts add credits once: Stripe (signed with the stripe package's helper) and
 Dodo Payments (Standard Webhooks)."""
+
 import json
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import aiohttp
 import pytest
 from standardwebhooks import Webhook
 from stripe import WebhookSignature
 
-
 PRICES = {"credits_100": 500, "credits_500": 2000, "credits_2000": 6000}
 
 
-def stripe_event(event_type: str, session_id: str, user: str, package: str = "credits_500",
-                 paid: str = "paid", amount: int | None = None, currency: str = "usd") -> bytes:
-    return json.dumps({
-        "id": f"evt_{secrets.token_hex(8)}", "object": "event", "type": event_type,
-        "data": {"object": {"id": session_id, "object": "checkout.session", "mode": "payment",
-                            "client_reference_id": user, "payment_status": paid,
-                            "payment_intent": f"pi_{session_id}",
-                            "amount_total": PRICES.get(package, 100) if amount is None
-                            else amount, "currency": currency,
-                            "metadata": {"package": package}}},
-    }).encode()
+def stripe_event(
+    event_type: str,
+    session_id: str,
+    user: str,
+    package: str = "credits_500",
+    paid: str = "paid",
+    amount: int | None = None,
+    currency: str = "usd",
+) -> bytes:
+    return json.dumps(
+        {
+            "id": f"evt_{secrets.token_hex(8)}",
+            "object": "event",
+            "type": event_type,
+            "data": {
+                "object": {
+                    "id": session_id,
+                    "object": "checkout.session",
+                    "mode": "payment",
+                    "client_reference_id": user,
+                    "payment_status": paid,
+                    "payment_intent": f"pi_{session_id}",
+                    "amount_total": PRICES.get(package, 100) if amount is None else amount,
+                    "currency": currency,
+                    "metadata": {"package": package},
+                }
+            },
+        }
+    ).encode()
 
 
 async def post(url: str, body: bytes, headers: dict) -> tuple[int, dict]:
@@ -34,12 +52,14 @@ async def post(url: str, body: bytes, headers: dict) -> tuple[int, dict]:
 
 
 def stripe_headers(secret: str, body: bytes, timestamp: int | None = None) -> dict:
-    return {"Stripe-Signature": WebhookSignature.generate_signature_header(
-        body.decode(), secret, timestamp=timestamp)}
+    return {
+        "Stripe-Signature": WebhookSignature.generate_signature_header(
+            body.decode(), secret, timestamp=timestamp
+        )
+    }
 
 
-async def test_a_paid_checkout_adds_the_package_once(stack, funded_user, ledger,
-                                                     payment_secrets):
+async def test_a_paid_checkout_adds_the_package_once(stack, funded_user, ledger, payment_secrets):
     user = await funded_user(100)
     url = f"{stack.gateway_app.base_url}/api/webhooks/stripe"
     completed = stripe_event("checkout.session.completed", "cs_test_1", user)
@@ -52,12 +72,22 @@ async def test_a_paid_checkout_adds_the_package_once(stack, funded_user, ledger,
     assert balance == 600 and len(purchases) == 1 and purchases[0].actor == "stripe"
 
 
-@pytest.mark.parametrize("case, status", [
-    ("unpaid", 200), ("other event", 200), ("unknown package", 400), ("no user", 400),
-    ("forged", 401), ("stale", 401), ("no header", 400), ("garbled header", 400),
-])
+@pytest.mark.parametrize(
+    "case, status",
+    [
+        ("unpaid", 200),
+        ("other event", 200),
+        ("unknown package", 400),
+        ("no user", 400),
+        ("forged", 401),
+        ("stale", 401),
+        ("no header", 400),
+        ("garbled header", 400),
+    ],
+)
 async def test_stripe_refusals_and_ignored_events_add_nothing(
-        stack, funded_user, ledger, payment_secrets, case, status):
+    stack, funded_user, ledger, payment_secrets, case, status
+):
     user = await funded_user(100)
     secret = payment_secrets["stripe"]
     body = stripe_event("checkout.session.completed", f"cs_{case}", user)
@@ -82,26 +112,37 @@ async def test_stripe_refusals_and_ignored_events_add_nothing(
         headers = {}
     elif case == "garbled header":
         headers = {"Stripe-Signature": "t=notanumber,v1=abc"}
-    answer, payload = await post(f"{stack.gateway_app.base_url}/api/webhooks/stripe",
-                                 body, headers)
+    answer, payload = await post(f"{stack.gateway_app.base_url}/api/webhooks/stripe", body, headers)
     assert answer == status, payload
     assert (await ledger(user))[0] == 100
 
 
-async def test_dodo_payment_succeeded_adds_credits_once(stack, funded_user, ledger,
-                                                        payment_secrets):
+async def test_dodo_payment_succeeded_adds_credits_once(
+    stack, funded_user, ledger, payment_secrets
+):
     user = await funded_user(100)
-    body = json.dumps({"type": "payment.succeeded", "business_id": "biz_1",
-                       "data": {"payment_id": "pay_123", "total_amount": 6000,
-                                "currency": "USD",
-                                "metadata": {"user_id": user, "package": "credits_2000"}}})
+    body = json.dumps(
+        {
+            "type": "payment.succeeded",
+            "business_id": "biz_1",
+            "data": {
+                "payment_id": "pay_123",
+                "total_amount": 6000,
+                "currency": "USD",
+                "metadata": {"user_id": user, "package": "credits_2000"},
+            },
+        }
+    )
     webhook = Webhook(payment_secrets["dodo"])
     url = f"{stack.gateway_app.base_url}/api/webhooks/dodo"
     for _ in range(2):  # two deliveries with different ids: still one purchase
         webhook_id = f"msg_{secrets.token_hex(6)}"
-        now = datetime.now(timezone.utc)
-        headers = {"webhook-id": webhook_id, "webhook-timestamp": str(int(now.timestamp())),
-                   "webhook-signature": webhook.sign(webhook_id, now, body)}
+        now = datetime.now(UTC)
+        headers = {
+            "webhook-id": webhook_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": webhook.sign(webhook_id, now, body),
+        }
         status, payload = await post(url, body.encode(), headers)
         assert status == 200, payload
     assert (await ledger(user))[0] == 2100
@@ -109,10 +150,14 @@ async def test_dodo_payment_succeeded_adds_credits_once(stack, funded_user, ledg
 
 async def test_readiness_reflects_the_upstreams(stack, wait_for):
     async with aiohttp.ClientSession() as session:
+
         async def ready():
             async with session.get(f"{stack.gateway_app.base_url}/api/webhooks/health") as r:
-                return (r.status, await r.json()) == (200, {
-                    "status": "ready", "upstreams": {"generation": True, "credits": True}})
+                return (r.status, await r.json()) == (
+                    200,
+                    {"status": "ready", "upstreams": {"generation": True, "credits": True}},
+                )
+
         await wait_for(ready)  # credits reports SERVING once it has reached its database
         await stack.credits_app.stop(0)
         async with session.get(f"{stack.gateway_app.base_url}/api/webhooks/health") as r:

@@ -1,23 +1,27 @@
 """A provider that answers slowly, loses answers, forgets jobs, or finishes unseen: one job
 per generation at most, and only a definite answer ever ends one."""
+
 import asyncio
 
 import grpc
 import pytest
 
-from generation.main import start as start_generation
 from videogen.credits.v1 import credits_pb2 as cpb
 from videogen.generation.v1 import generation_pb2 as gpb
 from videogen.generation.v1 import generation_pb2_grpc
 from videogen_common.caller_auth import AuthedStub
 from videogen_common.testing.tcp_proxy import TcpProxy
+from videogen_generation.main import start as start_generation
 
 TOKEN = "e2e-api-generation-token"
 
 
 async def _get(stack, user, gid):
-    return (await stack.generation_api.GetGeneration(
-        gpb.GetGenerationRequest(user_id=user, generation_id=gid))).generation
+    return (
+        await stack.generation_api.GetGeneration(
+            gpb.GetGenerationRequest(user_id=user, generation_id=gid)
+        )
+    ).generation
 
 
 def _kinds(entries, kind):
@@ -26,9 +30,11 @@ def _kinds(entries, kind):
 
 async def _finished(stack, user, gid, wait_for, status, timeout_s=15.0):
     """Ended in ``status``, its hold captured or released."""
+
     async def probe():
         g = await _get(stack, user, gid)
         return g if g.status == status and not g.reserved else None
+
     return await wait_for(probe, timeout_s=timeout_s)
 
 
@@ -39,7 +45,8 @@ def _stop_stack_recovery(stack):
 
 
 async def test_a_create_answered_past_its_deadline_is_found_not_sent_again(
-        stack, funded_user, ledger, wait_for, t2v_request, jobs_of):
+    stack, funded_user, ledger, wait_for, t2v_request, jobs_of
+):
     # The provider records the job at once but holds its answer past our 1 s deadline
     # and past the 2.5 s lease.
     stack.emulator.update_config({"create_delay_s": 5.0})
@@ -57,13 +64,15 @@ async def test_a_create_answered_past_its_deadline_is_found_not_sent_again(
 
 
 async def test_a_create_recorded_only_after_its_deadline_is_waited_for_not_repeated(
-        stack, funded_user, ledger, wait_for, t2v_request, tmp_path, jobs_of):
+    stack, funded_user, ledger, wait_for, t2v_request, tmp_path, jobs_of
+):
     # The provider holds the request before it records the job: a lookup right after
     # our deadline finds nothing, yet the job appears a moment later.
     _stop_stack_recovery(stack)
     stack.emulator.update_config({"create_record_delay_s": 1.5})
-    replica = await start_generation(stack.generation_settings(
-        media_dir=tmp_path / "r", generation_create_settle_s=3.0))
+    replica = await start_generation(
+        stack.generation_settings(media_dir=tmp_path / "r", generation_create_settle_s=3.0)
+    )
     user = await funded_user(100)
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{replica.port}") as channel:
@@ -79,9 +88,11 @@ async def test_a_create_recorded_only_after_its_deadline_is_waited_for_not_repea
 
 
 async def test_a_provider_erroring_for_a_while_delays_the_job_without_failing_it(
-        stack, funded_user, ledger, wait_for, t2v_request, jobs_of):
-    stack.emulator.update_config({"create_error_count": 3, "create_error_status": 503,
-                                  "create_retry_after_s": 0})
+    stack, funded_user, ledger, wait_for, t2v_request, jobs_of
+):
+    stack.emulator.update_config(
+        {"create_error_count": 3, "create_error_status": 503, "create_retry_after_s": 0}
+    )
     user = await funded_user(100)
     gen = (await stack.generation_api.CreateGeneration(t2v_request(user, "k"))).generation
     assert gen.status == gpb.STATUS_QUEUED
@@ -91,9 +102,9 @@ async def test_a_provider_erroring_for_a_while_delays_the_job_without_failing_it
 
 
 async def test_an_error_after_the_create_was_recorded_adopts_that_job(
-        stack, funded_user, ledger, wait_for, t2v_request, jobs_of):
-    stack.emulator.update_config({"create_error_after_record_count": 1,
-                                  "create_error_status": 500})
+    stack, funded_user, ledger, wait_for, t2v_request, jobs_of
+):
+    stack.emulator.update_config({"create_error_after_record_count": 1, "create_error_status": 500})
     user = await funded_user(100)
     gen = (await stack.generation_api.CreateGeneration(t2v_request(user, "k"))).generation
     await _finished(stack, user, gen.id, wait_for, gpb.STATUS_SUCCEEDED)
@@ -102,9 +113,11 @@ async def test_an_error_after_the_create_was_recorded_adopts_that_job(
 
 
 async def test_a_lookup_that_fails_leaves_the_outcome_unknown_never_failed(
-        stack, funded_user, ledger, wait_for, t2v_request, jobs_of):
-    stack.emulator.update_config({"create_error_after_record_count": 1,
-                                  "create_error_status": 500, "list_error_count": 3})
+    stack, funded_user, ledger, wait_for, t2v_request, jobs_of
+):
+    stack.emulator.update_config(
+        {"create_error_after_record_count": 1, "create_error_status": 500, "list_error_count": 3}
+    )
     user = await funded_user(100)
     gen = (await stack.generation_api.CreateGeneration(t2v_request(user, "k"))).generation
     assert (gen.status, gen.refunded) == (gpb.STATUS_QUEUED, False)  # unknown, not failed
@@ -115,11 +128,15 @@ async def test_a_lookup_that_fails_leaves_the_outcome_unknown_never_failed(
 
 
 async def test_a_short_credits_outage_delays_the_charge_and_never_fails(
-        stack, funded_user, ledger, wait_for, t2v_request, tmp_path, jobs_of):
+    stack, funded_user, ledger, wait_for, t2v_request, tmp_path, jobs_of
+):
     proxy = TcpProxy("127.0.0.1", stack.credits_app.port)
     await proxy.start()
-    replica = await start_generation(stack.generation_settings(
-        media_dir=tmp_path / "r", credits_address=f"127.0.0.1:{proxy.port}"))
+    replica = await start_generation(
+        stack.generation_settings(
+            media_dir=tmp_path / "r", credits_address=f"127.0.0.1:{proxy.port}"
+        )
+    )
     user = await funded_user(100)
     try:
         await proxy.cut()
@@ -140,11 +157,15 @@ async def test_a_short_credits_outage_delays_the_charge_and_never_fails(
 
 
 async def test_a_job_that_finished_unseen_is_delivered_not_timed_out(
-        stack, funded_user, ledger, wait_for, t2v_request, tmp_path):
+    stack, funded_user, ledger, wait_for, t2v_request, tmp_path
+):
     _stop_stack_recovery(stack)
     stack.emulator.update_config({"webhook_drop_all": True})
-    replica = await start_generation(stack.generation_settings(
-        media_dir=tmp_path / "r", generation_age_max_s=0.5, generation_poll_after_s=1.5))
+    replica = await start_generation(
+        stack.generation_settings(
+            media_dir=tmp_path / "r", generation_age_max_s=0.5, generation_poll_after_s=1.5
+        )
+    )
     user = await funded_user(100)
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{replica.port}") as channel:
@@ -158,11 +179,13 @@ async def test_a_job_that_finished_unseen_is_delivered_not_timed_out(
 
 
 async def test_a_job_the_provider_forgot_fails_after_bounded_polls_and_refunds(
-        stack, funded_user, ledger, wait_for, t2v_request, tmp_path):
+    stack, funded_user, ledger, wait_for, t2v_request, tmp_path
+):
     _stop_stack_recovery(stack)
     stack.emulator.update_config({"lose_rate": 1.0, "webhook_drop_all": True})
-    replica = await start_generation(stack.generation_settings(
-        media_dir=tmp_path / "r", generation_poll_after_s=0.1))
+    replica = await start_generation(
+        stack.generation_settings(media_dir=tmp_path / "r", generation_poll_after_s=0.1)
+    )
     user = await funded_user(100)
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{replica.port}") as channel:
@@ -181,16 +204,22 @@ async def _refunded(stack, user, gid):
 
 
 async def test_news_of_a_second_job_is_ignored_and_that_job_canceled(
-        stack, funded_user, wait_for, t2v_request, send_webhook):
+    stack, funded_user, wait_for, t2v_request, send_webhook
+):
     stack.emulator.update_config({"paused": True, "webhook_drop_all": True})
     user = await funded_user(100)
     gen = (await stack.generation_api.CreateGeneration(t2v_request(user, "k"))).generation
     first = stack.emulator.store.all()[0]
     second = stack.emulator.create_prediction(
-        model=first.model, version="hidden", input=dict(first.input), webhook=first.webhook,
-        webhook_events_filter=None)
-    status, _ = await send_webhook(gen.id, {"id": second.id, "status": "processing",
-                                            "logs": " 60%|██████", "output": None})
+        model=first.model,
+        version="hidden",
+        input=dict(first.input),
+        webhook=first.webhook,
+        webhook_events_filter=None,
+    )
+    status, _ = await send_webhook(
+        gen.id, {"id": second.id, "status": "processing", "logs": " 60%|██████", "output": None}
+    )
     assert status == 200
     assert second.status == "canceled"
     current = await _get(stack, user, gen.id)
@@ -198,7 +227,8 @@ async def test_news_of_a_second_job_is_ignored_and_that_job_canceled(
 
 
 async def test_a_cancel_after_the_provider_succeeded_delivers_the_video(
-        stack, funded_user, ledger, wait_for, t2v_request):
+    stack, funded_user, ledger, wait_for, t2v_request
+):
     stack.emulator.update_config({"webhook_drop_all": True})
     user = await funded_user(100)
     gen = (await stack.generation_api.CreateGeneration(t2v_request(user, "k"))).generation
@@ -206,7 +236,8 @@ async def test_a_cancel_after_the_provider_succeeded_delivers_the_video(
     await wait_for(lambda: _done_at_provider(job))
     with pytest.raises(grpc.RpcError) as refused:
         await stack.generation_api.CancelGeneration(
-            gpb.CancelGenerationRequest(user_id=user, generation_id=gen.id))
+            gpb.CancelGenerationRequest(user_id=user, generation_id=gen.id)
+        )
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     final = await _finished(stack, user, gen.id, wait_for, gpb.STATUS_SUCCEEDED)
     await wait_for(lambda: _has_video(stack, user, gen.id))

@@ -1,20 +1,24 @@
 """Recovery that no single row can stop: each row fails alone, each kind of work has its
 own budget, and an output that cannot be copied is given up after bounded attempts."""
+
 import psycopg
 import pytest
 
-from generation.faults import InjectedCrash
-from generation.main import start as start_generation
-from generation.states import COPY_ATTEMPTS_MAX, Step
 from videogen.generation.v1 import generation_pb2 as gpb
 from videogen_common.db import libpq_url
+from videogen_generation.domain import COPY_ATTEMPTS_MAX, Step
+from videogen_generation.faults import InjectedCrash
+from videogen_generation.main import start as start_generation
 
 UNREACHABLE_OUTPUT = "http://127.0.0.1:9/output.mp4"  # the provider already deleted it
 
 
 async def _get(stack, user, gid):
-    return (await stack.generation_api.GetGeneration(
-        gpb.GetGenerationRequest(user_id=user, generation_id=gid))).generation
+    return (
+        await stack.generation_api.GetGeneration(
+            gpb.GetGenerationRequest(user_id=user, generation_id=gid)
+        )
+    ).generation
 
 
 def _row(stack, gid) -> dict:
@@ -22,9 +26,10 @@ def _row(stack, gid) -> dict:
         cursor = conn.execute(
             "SELECT copy_attempts, copy_lost, video_url, output_url, recovery_failures,"
             " recover_after > now() AS backed_off FROM generation.generations WHERE id = %s",
-            (gid,))
+            (gid,),
+        )
         names = [c.name for c in cursor.description]
-        return dict(zip(names, cursor.fetchone()))
+        return dict(zip(names, cursor.fetchone(), strict=False))
 
 
 @pytest.fixture
@@ -33,8 +38,10 @@ async def quiet(stack, tmp_path):
     recovery stopped), with a small budget per kind of work."""
     for task in stack.generation_app.tasks[1:]:
         task.cancel()
-    replica = await start_generation(stack.generation_settings(
-        media_dir=tmp_path / "quiet", generation_recovery_batch_max=2), recover=False)
+    replica = await start_generation(
+        stack.generation_settings(media_dir=tmp_path / "quiet", generation_recovery_batch_max=2),
+        recover=False,
+    )
     yield replica
     await replica.stop(0)
 
@@ -42,8 +49,9 @@ async def quiet(stack, tmp_path):
 async def _succeeded_without_a_copy(stack, user, key, t2v_request, send_webhook):
     gen = (await stack.generation_api.CreateGeneration(t2v_request(user, key))).generation
     job = stack.emulator.store.all()[-1]
-    status, _ = await send_webhook(gen.id, {"id": job.id, "status": "succeeded", "logs": "",
-                                            "output": UNREACHABLE_OUTPUT})
+    status, _ = await send_webhook(
+        gen.id, {"id": job.id, "status": "succeeded", "logs": "", "output": UNREACHABLE_OUTPUT}
+    )
     assert status == 200
     done = await _get(stack, user, gen.id)
     assert done.status == gpb.STATUS_SUCCEEDED and not done.video_url
@@ -54,12 +62,17 @@ async def _failed_without_a_refund(stack, user, key, t2v_request, tmp_path):
     """A provider failure whose refund a crash interrupted."""
     gen = (await stack.generation_api.CreateGeneration(t2v_request(user, key))).generation
     job = stack.emulator.store.all()[-1]
-    doomed = await start_generation(stack.generation_settings(
-        media_dir=tmp_path / "doomed", generation_faults="after_terminal"), recover=False)
+    doomed = await start_generation(
+        stack.generation_settings(
+            media_dir=tmp_path / "doomed", generation_faults="after_terminal"
+        ),
+        recover=False,
+    )
     try:
         with pytest.raises(InjectedCrash):
-            await doomed.flow.apply_update(gen.id, {"id": job.id, "status": "failed",
-                                                    "error": "GPU fell over", "logs": ""})
+            await doomed.flow.apply_update(
+                gen.id, {"id": job.id, "status": "failed", "error": "GPU fell over", "logs": ""}
+            )
     finally:
         await doomed.stop(0)
     assert not (await _get(stack, user, gen.id)).refunded
@@ -67,11 +80,14 @@ async def _failed_without_a_refund(stack, user, key, t2v_request, tmp_path):
 
 
 async def test_refunds_are_not_held_up_by_outputs_that_cannot_be_copied(
-        stack, quiet, funded_user, t2v_request, send_webhook, tmp_path):
+    stack, quiet, funded_user, t2v_request, send_webhook, tmp_path
+):
     stack.emulator.update_config({"paused": True, "webhook_drop_all": True})
     user = await funded_user(100)
-    stuck = [await _succeeded_without_a_copy(stack, user, f"s{i}", t2v_request, send_webhook)
-             for i in range(4)]  # twice the budget of a pass
+    stuck = [
+        await _succeeded_without_a_copy(stack, user, f"s{i}", t2v_request, send_webhook)
+        for i in range(4)
+    ]  # twice the budget of a pass
     failed = await _failed_without_a_refund(stack, user, "f", t2v_request, tmp_path)
     await quiet.recovery.run_once()
     assert (await _get(stack, user, failed.id)).refunded
@@ -86,11 +102,14 @@ async def test_refunds_are_not_held_up_by_outputs_that_cannot_be_copied(
 
 
 async def test_a_row_that_raises_fails_alone_and_is_backed_off(
-        stack, quiet, funded_user, t2v_request, send_webhook):
+    stack, quiet, funded_user, t2v_request, send_webhook
+):
     stack.emulator.update_config({"paused": True, "webhook_drop_all": True})
     user = await funded_user(100)
-    bad, good = [await _succeeded_without_a_copy(stack, user, k, t2v_request, send_webhook)
-                 for k in ("bad", "good")]
+    bad, good = [
+        await _succeeded_without_a_copy(stack, user, k, t2v_request, send_webhook)
+        for k in ("bad", "good")
+    ]
     copy = quiet.recovery._steps[Step.COPY]
 
     async def copy_or_break(gen, lease):

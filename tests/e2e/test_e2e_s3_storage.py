@@ -1,10 +1,11 @@
 """Outputs copied into an S3-compatible bucket (moto's S3 server on loopback)."""
+
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from generation.main import start as start_generation
 from videogen.generation.v1 import generation_pb2 as gpb
+from videogen_generation.main import start as start_generation
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -21,28 +22,48 @@ def s3_server():
     server.stop()
 
 
-async def test_success_and_uploads_land_in_the_bucket(stack, s3_server, funded_user,
-                                                      wait_for, tmp_path):
+async def test_success_and_uploads_land_in_the_bucket(
+    stack, s3_server, funded_user, wait_for, tmp_path
+):
     url, client = s3_server
     port = stack.generation_app.port
     await stack.generation_app.stop(0)
-    stack.generation_app = await start_generation(stack.generation_settings(
-        media_dir=tmp_path / "unused", generation_grpc_address=f"127.0.0.1:{port}",
-        generation_s3_bucket="videos", generation_s3_endpoint_url=url,
-        generation_s3_region="us-east-1", generation_s3_access_key_id="testing",
-        generation_s3_secret_access_key="testing",
-        generation_media_base_url="https://cdn.example.test"))
+    stack.generation_app = await start_generation(
+        stack.generation_settings(
+            media_dir=tmp_path / "unused",
+            generation_grpc_address=f"127.0.0.1:{port}",
+            generation_s3_bucket="videos",
+            generation_s3_endpoint_url=url,
+            generation_s3_region="us-east-1",
+            generation_s3_access_key_id="testing",
+            generation_s3_secret_access_key="testing",
+            generation_media_base_url="https://cdn.example.test",
+        )
+    )
     user = await funded_user(100)
-    gen = (await stack.generation_api.CreateGeneration(gpb.CreateGenerationRequest(
-        user_id=user, idempotency_key="s3", model="i2v-14B", resolution="480p",
-        prompt="the cat in this photo starts to dance", duration_s=5,
-        image_bytes=PNG))).generation
+    gen = (
+        await stack.generation_api.CreateGeneration(
+            gpb.CreateGenerationRequest(
+                user_id=user,
+                idempotency_key="s3",
+                model="i2v-14B",
+                resolution="480p",
+                prompt="the cat in this photo starts to dance",
+                duration_s=5,
+                image_bytes=PNG,
+            )
+        )
+    ).generation
     assert gen.image_url == f"https://cdn.example.test/inputs/{gen.id}.png"
 
     async def copied():
-        g = (await stack.generation_api.GetGeneration(gpb.GetGenerationRequest(
-            user_id=user, generation_id=gen.id))).generation
+        g = (
+            await stack.generation_api.GetGeneration(
+                gpb.GetGenerationRequest(user_id=user, generation_id=gen.id)
+            )
+        ).generation
         return g if g.video_url else None
+
     final = await wait_for(copied)
     assert final.video_url == f"https://cdn.example.test/videos/{gen.id}.mp4"
     video = client.get_object(Bucket="videos", Key=f"videos/{gen.id}.mp4")

@@ -9,6 +9,7 @@ and every schema-violating request must be refused with a 4xx.
 The gateway serves from this test's event loop, so schemathesis' synchronous engine
 (requests over loopback) runs in a worker thread.
 """
+
 import asyncio
 import threading
 import time
@@ -18,9 +19,14 @@ from dataclasses import dataclass, field
 
 import pytest
 
-CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
-          "response_headers_conformance", "response_schema_conformance",
-          "negative_data_rejection")
+CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+    "negative_data_rejection",
+)
 # An endless stream, text for Prometheus, and the document itself (schemathesis never
 # calls the operation its schema came from).
 EXCLUDED_PATHS = ["/api/events", "/metrics", "/openapi.json"]
@@ -42,29 +48,37 @@ class Outcome:
 
 
 def _describe(check: str, label: str, failure, code_sample: str, response) -> str:
-    answer = "no response" if response is None else (
-        f"{response.status_code} {response.content[:300]!r}")
-    return (f"{check} on {label}: {failure.title}\n  {failure.message.strip()}\n"
-            f"  answer: {answer}\n  reproduce: {code_sample}")
+    answer = (
+        "no response"
+        if response is None
+        else (f"{response.status_code} {response.content[:300]!r}")
+    )
+    return (
+        f"{check} on {label}: {failure.title}\n  {failure.message.strip()}\n"
+        f"  answer: {answer}\n  reproduce: {code_sample}"
+    )
 
 
-def run_schemathesis(base_url: str, user_auth: str, admin_auth: str,
-                     stop: threading.Event) -> Outcome:
+def run_schemathesis(
+    base_url: str, user_auth: str, admin_auth: str, stop: threading.Event
+) -> Outcome:
     import schemathesis
     from schemathesis.engine import events, from_schema
 
-    config = schemathesis.Config.from_dict({
-        "seed": SEED,
-        "base-url": base_url,
-        "headers": {"Authorization": user_auth},
-        "request-timeout": 15,
-        "generation": {"max-examples": MAX_EXAMPLES, "database": "none"},
-        "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
-        "operations": [{"include-path-regex": "^/api/admin/",
-                        "headers": {"Authorization": admin_auth}}],
-    })
-    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json", config=config,
-                                           timeout=10)
+    config = schemathesis.Config.from_dict(
+        {
+            "seed": SEED,
+            "base-url": base_url,
+            "headers": {"Authorization": user_auth},
+            "request-timeout": 15,
+            "generation": {"max-examples": MAX_EXAMPLES, "database": "none"},
+            "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
+            "operations": [
+                {"include-path-regex": "^/api/admin/", "headers": {"Authorization": admin_auth}}
+            ],
+        }
+    )
+    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json", config=config, timeout=10)
     schema = schema.exclude(path=EXCLUDED_PATHS)
     outcome = Outcome()
     deadline = time.monotonic() + BUDGET_S
@@ -83,10 +97,15 @@ def run_schemathesis(base_url: str, user_auth: str, admin_auth: str,
                 interaction = recorder.interactions.get(case_id)
                 for node in nodes:
                     if node.failure_info is not None:
-                        outcome.failures.append(_describe(
-                            node.name, recorder.cases[case_id].value.operation.label,
-                            node.failure_info.failure, node.failure_info.code_sample,
-                            interaction.response if interaction else None))
+                        outcome.failures.append(
+                            _describe(
+                                node.name,
+                                recorder.cases[case_id].value.operation.label,
+                                node.failure_info.failure,
+                                node.failure_info.code_sample,
+                                interaction.response if interaction else None,
+                            )
+                        )
         elif isinstance(event, (events.NonFatalError, events.FatalError)):
             outcome.errors.append(repr(event))
         elif isinstance(event, events.EngineFinished):
@@ -95,27 +114,39 @@ def run_schemathesis(base_url: str, user_auth: str, admin_auth: str,
     return outcome
 
 
-@pytest.mark.parametrize("api_settings_overrides",
-                         [{"api_gateway_generation_rate_limit": "1000/minute"}])
+@pytest.mark.parametrize(
+    "api_settings_overrides", [{"api_gateway_generation_rate_limit": "1000/minute"}]
+)
 async def test_schemathesis_finds_no_server_errors_and_no_undocumented_answers(
-        api, funded_user, monkeypatch):
+    api, funded_user, monkeypatch
+):
     monkeypatch.setenv("no_proxy", "127.0.0.1")  # requests: loopback only, whatever the env
     _, doc, _ = await api.call("GET", "/openapi.json")
-    operations = {f"{method.upper()} {path}" for path, item in doc["paths"].items()
-                  for method in item if path not in EXCLUDED_PATHS}
+    operations = {
+        f"{method.upper()} {path}"
+        for path, item in doc["paths"].items()
+        for method in item
+        if path not in EXCLUDED_PATHS
+    }
     # Credits enough that generations start rather than all ending at 402.
     user, admin = await funded_user(1_000_000), str(uuid.uuid4())
     stop = threading.Event()
     started = time.monotonic()
     try:
         outcome = await asyncio.to_thread(
-            run_schemathesis, api.app.base_url, api.auth(user)["Authorization"],
-            api.auth(admin, role="admin")["Authorization"], stop)
+            run_schemathesis,
+            api.app.base_url,
+            api.auth(user)["Authorization"],
+            api.auth(admin, role="admin")["Authorization"],
+            stop,
+        )
     finally:
         stop.set()
     elapsed = time.monotonic() - started
-    print(f"schemathesis: {outcome.requests} requests in {elapsed:.1f} s, "
-          f"stopped: {outcome.stop_reason}")
+    print(
+        f"schemathesis: {outcome.requests} requests in {elapsed:.1f} s, "
+        f"stopped: {outcome.stop_reason}"
+    )
     for label, statuses in sorted(outcome.statuses.items()):
         print(f"  {label}: {dict(sorted(statuses.items()))}")
     unique = list(dict.fromkeys(outcome.failures))
@@ -124,5 +155,8 @@ async def test_schemathesis_finds_no_server_errors_and_no_undocumented_answers(
     assert outcome.stop_reason == "completed", "schemathesis ran out of time"
     # Every operation was tested, and each got past validation at least once.
     assert set(outcome.statuses) == operations
-    assert {label for label, statuses in outcome.statuses.items()
-            if not any(200 <= code < 300 for code in statuses)} <= MAY_NEVER_SUCCEED
+    assert {
+        label
+        for label, statuses in outcome.statuses.items()
+        if not any(200 <= code < 300 for code in statuses)
+    } <= MAY_NEVER_SUCCEED

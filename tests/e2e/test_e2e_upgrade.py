@@ -1,6 +1,7 @@
 """Generations written before holds (charged at once, refunded on failure) still settle
 after the upgrade: a failed one is refunded once, a running one that then succeeds
 stays charged once, and neither gets a hold."""
+
 import json
 import uuid
 
@@ -22,19 +23,33 @@ def _old_row(stack, user: str, status: str, prediction: str | None) -> str:
             " VALUES (%s, %s, %s, 'f', 't2v-14B', '480p', 'a fox in the snow', 5,"
             " 'wavespeedai/wan-2.1-t2v-480p', %s, 10, %s, 'charged', %s, %s,"
             " CASE WHEN %s THEN now() END, now())",
-            (gid, user, f"old-{gid}", json.dumps({"prompt": "a fox"}), status, prediction,
-             "GPU fell over" if status == "failed" else None, status == "failed"))
+            (
+                gid,
+                user,
+                f"old-{gid}",
+                json.dumps({"prompt": "a fox"}),
+                status,
+                prediction,
+                "GPU fell over" if status == "failed" else None,
+                status == "failed",
+            ),
+        )
     return gid
 
 
-async def test_rows_charged_before_holds_settle_the_old_way(stack, funded_user, ledger,
-                                                            wait_for, send_webhook):
+async def test_rows_charged_before_holds_settle_the_old_way(
+    stack, funded_user, ledger, wait_for, send_webhook
+):
     user = await funded_user(100)
     failed = _old_row(stack, user, "failed", None)
     stack.emulator.update_config({"paused": True, "webhook_drop_all": True})
-    job = stack.emulator.create_prediction(model="wavespeedai/wan-2.1-t2v-480p",
-                                           version="hidden", input={"prompt": "a fox"},
-                                           webhook=None, webhook_events_filter=None)
+    job = stack.emulator.create_prediction(
+        model="wavespeedai/wan-2.1-t2v-480p",
+        version="hidden",
+        input={"prompt": "a fox"},
+        webhook=None,
+        webhook_events_filter=None,
+    )
     running = _old_row(stack, user, "processing", job.id)
     generation = stack.generation_app.flow.credits
     for gid in (failed, running):  # the old flow's Deduct, keyed by the generation
@@ -42,21 +57,39 @@ async def test_rows_charged_before_holds_settle_the_old_way(stack, funded_user, 
     assert (await ledger(user))[0] == 80
 
     async def refunded():
-        g = (await stack.generation_api.GetGeneration(gpb.GetGenerationRequest(
-            user_id=user, generation_id=failed))).generation
+        g = (
+            await stack.generation_api.GetGeneration(
+                gpb.GetGenerationRequest(user_id=user, generation_id=failed)
+            )
+        ).generation
         return g if g.refunded else None
+
     await wait_for(refunded)
-    status, _ = await send_webhook(running, {"id": job.id, "status": "succeeded", "logs": "",
-                                             "output": f"{stack.emulator.base_url}/files/"
-                                                       f"{job.id}.mp4"})
+    status, _ = await send_webhook(
+        running,
+        {
+            "id": job.id,
+            "status": "succeeded",
+            "logs": "",
+            "output": f"{stack.emulator.base_url}/files/{job.id}.mp4",
+        },
+    )
     assert status == 200
-    done = (await stack.generation_api.GetGeneration(gpb.GetGenerationRequest(
-        user_id=user, generation_id=running))).generation
+    done = (
+        await stack.generation_api.GetGeneration(
+            gpb.GetGenerationRequest(user_id=user, generation_id=running)
+        )
+    ).generation
     assert done.status == gpb.STATUS_SUCCEEDED and not done.reserved
     balance, entries = await ledger(user)
     kinds = sorted((e.kind, e.reference) for e in entries if e.reference)
     assert balance == 90
-    assert kinds == sorted([(cpb.ENTRY_KIND_USAGE, failed), (cpb.ENTRY_KIND_REFUND, failed),
-                            (cpb.ENTRY_KIND_USAGE, running)])
+    assert kinds == sorted(
+        [
+            (cpb.ENTRY_KIND_USAGE, failed),
+            (cpb.ENTRY_KIND_REFUND, failed),
+            (cpb.ENTRY_KIND_USAGE, running),
+        ]
+    )
     holds = await stack.credits_admin.ListGrants(cpb.ListGrantsRequest(user_id=user))
     assert list(holds.open_holds) == []

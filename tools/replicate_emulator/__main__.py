@@ -3,6 +3,7 @@
 Prints exactly one line to stdout once listening, so a parent process can read the port:
     replicate-emulator listening on http://127.0.0.1:PORT
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,22 +19,35 @@ from .server import start_emulator
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m replicate_emulator",
-                                     description="Local emulator of Replicate's HTTP API.")
+    parser = argparse.ArgumentParser(
+        prog="python -m replicate_emulator", description="Local emulator of Replicate's HTTP API."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--api-token", default=os.environ.get("REPLICATE_API_TOKEN"),
-                        help="token clients must send (default: $REPLICATE_API_TOKEN)")
-    parser.add_argument("--webhook-secret", default=None,
-                        help="whsec_<base64> signing secret (default: a random one)")
-    parser.add_argument("--public-base-url", default=None,
-                        help="base of URLs put in predictions (default: the bound address)")
+    parser.add_argument(
+        "--api-token",
+        default=os.environ.get("REPLICATE_API_TOKEN"),
+        help="token clients must send (default: $REPLICATE_API_TOKEN)",
+    )
+    parser.add_argument(
+        "--webhook-secret",
+        default=None,
+        help="whsec_<base64> signing secret (default: a random one)",
+    )
+    parser.add_argument(
+        "--public-base-url",
+        default=None,
+        help="base of URLs put in predictions (default: the bound address)",
+    )
     parser.add_argument("--step-delay-s", type=float, default=None)
     parser.add_argument("--progress-steps", type=int, default=None)
     parser.add_argument("--failure-rate", type=float, default=None)
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--config-json", default=None,
-                        help='any other knobs as JSON, e.g. \'{"webhook_duplicates": 1}\'')
+    parser.add_argument(
+        "--config-json",
+        default=None,
+        help="any other knobs as JSON, e.g. '{\"webhook_duplicates\": 1}'",
+    )
     parser.add_argument("--access-log", action="store_true", help="log each request to stderr")
     return parser.parse_args(argv)
 
@@ -51,9 +65,13 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
         value = getattr(args, name)
         if value is not None:
             changes[name] = value
-    changes.update(host=args.host, port=args.port, api_token=args.api_token,
-                   webhook_secret=args.webhook_secret or generate_webhook_secret(),
-                   public_base_url=args.public_base_url)
+    changes.update(
+        host=args.host,
+        port=args.port,
+        api_token=args.api_token,
+        webhook_secret=args.webhook_secret or generate_webhook_secret(),
+        public_base_url=args.public_base_url,
+    )
     try:
         return EmulatorConfig(api_token=args.api_token).updated(changes, allow_read_only=True)
     except ValueError as exc:
@@ -76,8 +94,11 @@ async def serve(config: EmulatorConfig, access_log: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = build_config(args)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
     asyncio.run(serve(config, args.access_log))
     return 0
 

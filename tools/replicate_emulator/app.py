@@ -1,4 +1,5 @@
 """Replicate's public HTTP API (the part the service uses), plus the output files."""
+
 from __future__ import annotations
 
 import asyncio
@@ -49,17 +50,24 @@ def _check_common(body: dict[str, Any]) -> web.Response | None:
         if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             return invalid(f"{key} must be an http(s) URL", key)
     events = body.get("webhook_events_filter")
-    if events is not None:
-        if not isinstance(events, list) or not all(e in EVENTS for e in events):
-            return invalid(f"webhook_events_filter values must be among {list(EVENTS)}",
-                           "webhook_events_filter")
+    if events is not None and (
+        not isinstance(events, list) or not all(e in EVENTS for e in events)
+    ):
+        return invalid(
+            f"webhook_events_filter values must be among {list(EVENTS)}",
+            "webhook_events_filter",
+        )
     return None
 
 
 def _parse_version(version: Any, default_model: str) -> tuple[str, str] | None:
     """(model, version) from "id", "owner/name" or "owner/name:id"; None if malformed."""
-    if not isinstance(version, str) or not version or len(version) > 200 or any(
-            c.isspace() for c in version):
+    if (
+        not isinstance(version, str)
+        or not version
+        or len(version) > 200
+        or any(c.isspace() for c in version)
+    ):
         return None
     ref, _, version_id = version.partition(":")
     if "/" not in ref:
@@ -85,9 +93,18 @@ async def _create(request: web.Request, model: str | None) -> web.StreamResponse
     if model is None:
         parsed = _parse_version(body.get("version"), config.default_model)
         if parsed is None:
-            return problem(422, "Invalid version or not permitted", title="Invalid version",
-                           invalid_fields=[{"type": "invalid", "field": "version",
-                                            "description": "Invalid version or not permitted"}])
+            return problem(
+                422,
+                "Invalid version or not permitted",
+                title="Invalid version",
+                invalid_fields=[
+                    {
+                        "type": "invalid",
+                        "field": "version",
+                        "description": "Invalid version or not permitted",
+                    }
+                ],
+            )
         model, version = parsed
     else:
         version = "hidden"  # what Replicate reports for predictions made through a model
@@ -98,11 +115,15 @@ async def _create(request: web.Request, model: str | None) -> web.StreamResponse
     if webhook is None and body.get("webhook_completed") is not None:
         webhook, events = body["webhook_completed"], ["completed"]  # the legacy field
     try:
-        prediction = emu.create_prediction(model=model, version=version, input=body["input"],
-                                           webhook=webhook, webhook_events_filter=events)
+        prediction = emu.create_prediction(
+            model=model,
+            version=version,
+            input=body["input"],
+            webhook=webhook,
+            webhook_events_filter=events,
+        )
     except StoreFull:
-        return problem(429, "Too many predictions are still running.",
-                       headers={"Retry-After": "1"})
+        return problem(429, "Too many predictions are still running.", headers={"Retry-After": "1"})
     wait_s = _prefer_wait(request.headers.get("Prefer", ""))
     if wait_s:
         try:
@@ -115,8 +136,9 @@ async def _create(request: web.Request, model: str | None) -> web.StreamResponse
     if emu.config.create_error_after_record_count > 0:
         # The job was recorded and runs; only the answer says otherwise (an ambiguous
         # failure the caller must resolve by looking the prediction up).
-        emu.update_config({"create_error_after_record_count":
-                           emu.config.create_error_after_record_count - 1})
+        emu.update_config(
+            {"create_error_after_record_count": emu.config.create_error_after_record_count - 1}
+        )
         return _injected_error(config.create_error_status, config.create_retry_after_s)
     return web.json_response(prediction.to_json(emu.base_url), status=201)
 
@@ -178,11 +200,13 @@ async def list_predictions(request: web.Request) -> web.StreamResponse:
         return problem(400, "The cursor is not valid.")
     items, older, newer = emu.store.page(cursor, emu.config.page_size)
     link = f"{emu.base_url}/v1/predictions?cursor="
-    return web.json_response({
-        "previous": link + newer if newer else None,
-        "next": link + older if older else None,
-        "results": [p.to_json(emu.base_url) for p in items],
-    })
+    return web.json_response(
+        {
+            "previous": link + newer if newer else None,
+            "next": link + older if older else None,
+            "results": [p.to_json(emu.base_url) for p in items],
+        }
+    )
 
 
 async def webhook_secret(request: web.Request) -> web.StreamResponse:

@@ -4,6 +4,7 @@ Every knob is a plain JSON-able field so the control endpoint (POST /_emulator/c
 can update any subset of them from another process. Updates are validated as a whole
 before any field changes, so a bad request never leaves the config half-applied.
 """
+
 from __future__ import annotations
 
 import base64
@@ -103,15 +104,21 @@ class EmulatorConfig:
         for name in ("failure_rate", "webhook_drop_rate", "lose_rate", "webhook_replay_rate"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in 0..1")
-        for name in ("step_delay_s", "create_delay_s", "create_record_delay_s",
-                     "webhook_backoff_base_s",
-                     "webhook_backoff_max_s", "webhook_delay_s"):
+        for name in (
+            "step_delay_s",
+            "create_delay_s",
+            "create_record_delay_s",
+            "webhook_backoff_base_s",
+            "webhook_backoff_max_s",
+            "webhook_delay_s",
+        ):
             if not 0.0 <= getattr(self, name) <= 3600.0:
                 raise ValueError(f"{name} must be in 0..3600")
         _check_range("progress_steps", self.progress_steps, 1, 1000)
         _check_range("create_error_count", self.create_error_count, 0, 1_000_000)
-        _check_range("create_error_after_record_count", self.create_error_after_record_count,
-                     0, 1_000_000)
+        _check_range(
+            "create_error_after_record_count", self.create_error_after_record_count, 0, 1_000_000
+        )
         _check_range("list_error_count", self.list_error_count, 0, 1_000_000)
         _check_range("webhook_replay_age_s", self.webhook_replay_age_s, 0, 86_400)
         _check_range("create_retry_after_s", self.create_retry_after_s, 0, 3600)

@@ -3,14 +3,15 @@
 Tests running in another process (the services under `make run`, e2e tests) use it to
 turn knobs and to see which webhooks were sent.
 """
+
 from __future__ import annotations
 
 import json
 
 from aiohttp import web
 
-from .app import EMULATOR
 from .errors import problem
+from .app import EMULATOR
 
 
 async def get_config(request: web.Request) -> web.StreamResponse:
@@ -39,18 +40,32 @@ async def get_deliveries(request: web.Request) -> web.StreamResponse:
     if prediction is None:
         return problem(404, "The requested prediction could not be found.")
     sent = emu.dispatcher.deliveries(prediction_id) or {
-        "url": prediction.webhook, "pending": 0, "held": False, "deliveries": []}
-    return web.json_response({"prediction_id": prediction_id, "status": prediction.status,
-                              **sent})
+        "url": prediction.webhook,
+        "pending": 0,
+        "held": False,
+        "deliveries": [],
+    }
+    return web.json_response({"prediction_id": prediction_id, "status": prediction.status, **sent})
 
 
 async def all_predictions(request: web.Request) -> web.StreamResponse:
     """Every prediction ever made here, lost and forgotten ones too (for audits)."""
     emu = request.app[EMULATOR]
-    return web.json_response({"predictions": [
-        {"id": p.id, "webhook": p.webhook, "status": p.status, "lost": p.lost,
-         "model": p.model, "created_at": p.created_at.isoformat()}
-        for p in emu.store.history.values()]})
+    return web.json_response(
+        {
+            "predictions": [
+                {
+                    "id": p.id,
+                    "webhook": p.webhook,
+                    "status": p.status,
+                    "lost": p.lost,
+                    "model": p.model,
+                    "created_at": p.created_at.isoformat(),
+                }
+                for p in emu.store.history.values()
+            ]
+        }
+    )
 
 
 async def health(request: web.Request) -> web.StreamResponse:

@@ -3,6 +3,7 @@
 The official client builds ReplicateError from the JSON keys title/detail/status, so every
 error the emulator answers (including aiohttp's own 404/405/413) is turned into that shape.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -33,12 +34,22 @@ TITLES = {
 }
 
 
-def problem(status: int, detail: str, *, title: str | None = None,
-            headers: dict[str, str] | None = None, **extra: Any) -> web.Response:
+def problem(
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> web.Response:
     body = {"title": title or TITLES.get(status, "Error"), "detail": detail, "status": status}
     body.update(extra)
-    return web.Response(status=status, text=json.dumps(body), headers=headers,
-                        content_type="application/problem+json")
+    return web.Response(
+        status=status,
+        text=json.dumps(body),
+        headers=headers,
+        content_type="application/problem+json",
+    )
 
 
 def invalid(detail: str, field: str | None = None) -> web.Response:
@@ -83,10 +94,12 @@ def make_middlewares(api_token: str) -> list[Callable[..., Any]]:
             scheme, _, token = request.headers.get("Authorization", "").partition(" ")
             # Replicate accepts "Bearer" and the older "Token" scheme.
             valid = scheme in ("Bearer", "Token") and hmac.compare_digest(
-                token.strip().encode(), expected)
+                token.strip().encode(), expected
+            )
             if not valid:
-                return problem(401, "You did not pass a valid authentication token",
-                               title="Unauthenticated")
+                return problem(
+                    401, "You did not pass a valid authentication token", title="Unauthenticated"
+                )
         return await handler(request)
 
     return [problems, guard]

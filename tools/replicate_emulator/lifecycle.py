@@ -4,6 +4,7 @@ starting -> processing (tqdm-style progress in the logs) -> succeeded | failed |
 or starting -> aborted. The end is decided at creation (prompt markers, force_outcome,
 then the seeded failure_rate) so a test can know it in advance.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,8 +33,10 @@ def progress_line(current: int, total: int, elapsed_s: float) -> str:
     rate = current / elapsed_s if elapsed_s > 0 and current else 0.0
     remaining = (total - current) / rate if rate else 0.0
     rate_text = f"{rate:5.2f}it/s" if rate else "?it/s"
-    return (f"{round(fraction * 100):3d}%|{bar:<10}| {current}/{total} "
-            f"[{_clock(elapsed_s)}<{_clock(remaining)}, {rate_text}]")
+    return (
+        f"{round(fraction * 100):3d}%|{bar:<10}| {current}/{total} "
+        f"[{_clock(elapsed_s)}<{_clock(remaining)}, {rate_text}]"
+    )
 
 
 def _clock(seconds: float) -> str:
@@ -47,9 +50,13 @@ def prompt_of(payload: dict[str, Any]) -> str:
 
 
 class Lifecycle:
-    def __init__(self, get_config: Callable[[], EmulatorConfig], dispatcher: WebhookDispatcher,
-                 base_url: Callable[[], str],
-                 lose: Callable[[Prediction], None] = lambda prediction: None) -> None:
+    def __init__(
+        self,
+        get_config: Callable[[], EmulatorConfig],
+        dispatcher: WebhookDispatcher,
+        base_url: Callable[[], str],
+        lose: Callable[[Prediction], None] = lambda prediction: None,
+    ) -> None:
         self._config = get_config
         self._store_lose = lose
         self._dispatcher = dispatcher
@@ -84,8 +91,9 @@ class Lifecycle:
 
     def start(self, prediction: Prediction) -> None:
         self.publish(prediction, "start")
-        prediction.task = asyncio.create_task(self._run(prediction),
-                                              name=f"lifecycle-{prediction.id}")
+        prediction.task = asyncio.create_task(
+            self._run(prediction), name=f"lifecycle-{prediction.id}"
+        )
 
     def cancel(self, prediction: Prediction) -> None:
         """Cancel from outside (the API); a no-op on a terminal prediction, as on Replicate."""
@@ -137,8 +145,9 @@ class Lifecycle:
         if prediction.outcome == "hang":
             await asyncio.Event().wait()  # until canceled through the API or the server stops
         if prediction.outcome == "failed":
-            prediction.logs += ("Traceback (most recent call last):\n"
-                                f"RuntimeError: {FAILURE_ERROR}\n")
+            prediction.logs += (
+                f"Traceback (most recent call last):\nRuntimeError: {FAILURE_ERROR}\n"
+            )
             self._finish(prediction, "failed", error=FAILURE_ERROR)
         elif prediction.outcome == "canceled":
             self._finish(prediction, "canceled")

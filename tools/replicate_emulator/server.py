@@ -1,4 +1,5 @@
 """The Emulator object: owns the config, the store, the lifecycles, webhooks and the server."""
+
 from __future__ import annotations
 
 import asyncio
@@ -6,11 +7,11 @@ from typing import Any
 
 from aiohttp import web
 
-from .app import EMULATOR, add_routes
 from .config import EmulatorConfig
 from .control import add_control_routes
 from .errors import make_middlewares
 from .lifecycle import Lifecycle
+from .app import EMULATOR, add_routes
 from .store import Prediction, PredictionStore
 from .webhooks import WebhookDispatcher
 
@@ -32,8 +33,9 @@ class Emulator:
         self.config = config
         self.dispatcher = WebhookDispatcher(lambda: self.config)
         self.store = PredictionStore(config.max_predictions, on_evict=self._evicted)
-        self.lifecycle = Lifecycle(lambda: self.config, self.dispatcher, lambda: self.base_url,
-                                   lose=self.store.lose)
+        self.lifecycle = Lifecycle(
+            lambda: self.config, self.dispatcher, lambda: self.base_url, lose=self.store.lose
+        )
         self._runner: web.AppRunner | None = None
         self._bound_url: str | None = None
 
@@ -66,8 +68,9 @@ class Emulator:
 
     def create_prediction(self, **fields: Any) -> Prediction:
         outcome = self.lifecycle.choose_outcome(fields["input"])
-        prediction = self.store.add(outcome=outcome, lose_at_step=self.lifecycle.choose_loss(),
-                                    **fields)
+        prediction = self.store.add(
+            outcome=outcome, lose_at_step=self.lifecycle.choose_loss(), **fields
+        )
         self.lifecycle.start(prediction)
         return prediction
 
@@ -75,8 +78,9 @@ class Emulator:
         self.dispatcher.forget(prediction.id)
 
     def build_app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY_BYTES,
-                              middlewares=make_middlewares(self.config.api_token))
+        app = web.Application(
+            client_max_size=MAX_BODY_BYTES, middlewares=make_middlewares(self.config.api_token)
+        )
         app[EMULATOR] = self
         add_routes(app)
         add_control_routes(app)
@@ -84,8 +88,9 @@ class Emulator:
 
     async def start(self, *, access_log: bool = False) -> None:
         runner_kwargs: dict[str, Any] = {} if access_log else {"access_log": None}
-        self._runner = web.AppRunner(self.build_app(), shutdown_timeout=SHUTDOWN_TIMEOUT_S,
-                                     **runner_kwargs)
+        self._runner = web.AppRunner(
+            self.build_app(), shutdown_timeout=SHUTDOWN_TIMEOUT_S, **runner_kwargs
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
         try:
@@ -114,8 +119,9 @@ class Emulator:
         await self.stop()
 
 
-async def start_emulator(config: EmulatorConfig | None = None, *,
-                         access_log: bool = False) -> Emulator:
+async def start_emulator(
+    config: EmulatorConfig | None = None, *, access_log: bool = False
+) -> Emulator:
     """Start an emulator on config.host:config.port (127.0.0.1, a free port by default)."""
     emulator = Emulator(config or EmulatorConfig())
     await emulator.start(access_log=access_log)

@@ -1,4 +1,5 @@
 """Predictions in memory: the record, its public JSON, and a bounded, ordered store."""
+
 from __future__ import annotations
 
 import asyncio
@@ -104,8 +105,9 @@ def decode_cursor(cursor: str) -> tuple[str, int] | None:
 
 
 class PredictionStore:
-    def __init__(self, max_predictions: int,
-                 on_evict: Callable[[Prediction], None] | None = None) -> None:
+    def __init__(
+        self, max_predictions: int, on_evict: Callable[[Prediction], None] | None = None
+    ) -> None:
         self.max_predictions = max_predictions
         self._on_evict = on_evict
         self._items: OrderedDict[str, Prediction] = OrderedDict()  # oldest first
@@ -150,19 +152,21 @@ class PredictionStore:
             if self._on_evict is not None:
                 self._on_evict(evicted)
 
-    def page(self, cursor: tuple[str, int] | None, size: int
-             ) -> tuple[list[Prediction], str | None, str | None]:
+    def page(
+        self, cursor: tuple[str, int] | None, size: int
+    ) -> tuple[list[Prediction], str | None, str | None]:
         """One page, newest first, plus the cursors of the older and newer pages."""
         newest_first = list(reversed(self._items.values()))
         if cursor is None:
             start = 0
         elif cursor[0] == "older":
-            start = next((i for i, p in enumerate(newest_first) if p.seq < cursor[1]),
-                         len(newest_first))
+            start = next(
+                (i for i, p in enumerate(newest_first) if p.seq < cursor[1]), len(newest_first)
+            )
         else:
             newer = [i for i, p in enumerate(newest_first) if p.seq > cursor[1]]
             start = max(0, len(newer) - size)
-        items = newest_first[start:start + size]
+        items = newest_first[start : start + size]
         older = None
         if start + size < len(newest_first) and items:
             older = _encode_cursor("older", items[-1].seq)

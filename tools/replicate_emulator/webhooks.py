@@ -4,6 +4,7 @@ Each prediction gets one queue and one worker, so its messages go out in order (
 message's retries finish before the next message starts) unless `webhook_reorder` asks
 otherwise. Every attempt is recorded so tests can ask what was sent.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -72,16 +73,21 @@ class WebhookDispatcher:
         channel = self._channels.get(prediction_id)
         if channel is None:
             channel = self._channels[prediction_id] = _Channel(url)
-        message = Message(webhook_id=f"msg_{secrets.token_hex(12)}", event=event,
-                          status=snapshot["status"], body=json.dumps(snapshot))
+        message = Message(
+            webhook_id=f"msg_{secrets.token_hex(12)}",
+            event=event,
+            status=snapshot["status"],
+            body=json.dumps(snapshot),
+        )
         try:
             channel.queue.put_nowait(message)
         except asyncio.QueueFull:
             self._record(channel, message, copy=0, attempt=0, outcome="dropped_queue_full")
             return
         if channel.worker is None or channel.worker.done():
-            channel.worker = asyncio.create_task(self._run(channel),
-                                                 name=f"webhooks-{prediction_id}")
+            channel.worker = asyncio.create_task(
+                self._run(channel), name=f"webhooks-{prediction_id}"
+            )
 
     def finish(self, prediction_id: str) -> None:
         """No more messages for this prediction: let its worker end after the queue."""
@@ -103,8 +109,12 @@ class WebhookDispatcher:
         if channel is None:
             return None
         busy = channel.worker is not None and not channel.worker.done()
-        return {"url": channel.url, "pending": channel.queue.qsize() + int(busy),
-                "held": channel.held is not None, "deliveries": list(channel.records)}
+        return {
+            "url": channel.url,
+            "pending": channel.queue.qsize() + int(busy),
+            "held": channel.held is not None,
+            "deliveries": list(channel.records),
+        }
 
     async def close(self) -> None:
         workers = [c.worker for c in self._channels.values() if c.worker is not None]
@@ -171,28 +181,49 @@ class WebhookDispatcher:
         config = self._config()
         await asyncio.sleep(config.webhook_backoff_base_s)
         signed_at = datetime.now(UTC) - timedelta(seconds=config.webhook_replay_age_s)
-        status, error = await self._post(channel.url, message, config.webhook_timeout_s,
-                                         signed_at=signed_at)
-        self._record(channel, message, copy=0, attempt=1, outcome="replayed_stale",
-                     http_status=status, error=error)
+        status, error = await self._post(
+            channel.url, message, config.webhook_timeout_s, signed_at=signed_at
+        )
+        self._record(
+            channel,
+            message,
+            copy=0,
+            attempt=1,
+            outcome="replayed_stale",
+            http_status=status,
+            error=error,
+        )
 
     async def _deliver_with_retries(self, channel: _Channel, message: Message, copy: int) -> None:
         config = self._config()
         for attempt in range(1, config.webhook_max_attempts + 1):
             status, error = await self._post(channel.url, message, config.webhook_timeout_s)
             ok = status is not None and 200 <= status < 300
-            self._record(channel, message, copy=copy, attempt=attempt,
-                         outcome="delivered" if ok else "failed", http_status=status, error=error)
+            self._record(
+                channel,
+                message,
+                copy=copy,
+                attempt=attempt,
+                outcome="delivered" if ok else "failed",
+                http_status=status,
+                error=error,
+            )
             if ok:
                 return
             if attempt < config.webhook_max_attempts:
                 backoff = config.webhook_backoff_base_s * 2 ** (attempt - 1)
                 await asyncio.sleep(min(backoff, config.webhook_backoff_max_s))
-        log.warning("webhook %s (%s) to %s gave up after %d attempts", message.webhook_id,
-                    message.event, channel.url, config.webhook_max_attempts)
+        log.warning(
+            "webhook %s (%s) to %s gave up after %d attempts",
+            message.webhook_id,
+            message.event,
+            channel.url,
+            config.webhook_max_attempts,
+        )
 
-    async def _post(self, url: str, message: Message, timeout_s: float, *,
-                    signed_at: datetime | None = None) -> tuple[int | None, str | None]:
+    async def _post(
+        self, url: str, message: Message, timeout_s: float, *, signed_at: datetime | None = None
+    ) -> tuple[int | None, str | None]:
         # Signed per attempt with the attempt's time, as Standard Webhooks senders do, so a
         # late retry still passes the receiver's timestamp tolerance; the id never changes.
         now = signed_at or datetime.now(UTC)
@@ -205,21 +236,40 @@ class WebhookDispatcher:
         }
         try:
             async with self._session_for_send().post(
-                url, data=message.body.encode(), headers=headers,
-                timeout=aiohttp.ClientTimeout(total=timeout_s), allow_redirects=False,
+                url,
+                data=message.body.encode(),
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=timeout_s),
+                allow_redirects=False,
             ) as response:
                 await response.read()
                 return response.status, None
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             return None, f"{type(exc).__name__}: {exc}"[:300]
 
-    def _record(self, channel: _Channel, message: Message, *, copy: int, attempt: int,
-                outcome: str, http_status: int | None = None, error: str | None = None) -> None:
+    def _record(
+        self,
+        channel: _Channel,
+        message: Message,
+        *,
+        copy: int,
+        attempt: int,
+        outcome: str,
+        http_status: int | None = None,
+        error: str | None = None,
+    ) -> None:
         if len(channel.records) >= MAX_RECORDS_PER_PREDICTION:
             return
-        channel.records.append({
-            "webhook_id": message.webhook_id, "event": message.event,
-            "prediction_status": message.status, "copy": copy, "attempt": attempt,
-            "outcome": outcome, "http_status": http_status, "error": error,
-            "at": time.time(),
-        })
+        channel.records.append(
+            {
+                "webhook_id": message.webhook_id,
+                "event": message.event,
+                "prediction_status": message.status,
+                "copy": copy,
+                "attempt": attempt,
+                "outcome": outcome,
+                "http_status": http_status,
+                "error": error,
+                "at": time.time(),
+            }
+        )

@@ -3,6 +3,7 @@
 Helpers are handed out as fixtures because with --import-mode=importlib test modules
 cannot import each other or this file.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 import replicate
 from aiohttp import web
+
 from replicate_emulator import Emulator, EmulatorConfig, start_emulator
 
 TOKEN = "r8_test_token"
@@ -45,8 +47,9 @@ class Receiver:
         return web.Response(status=self.plan.pop(0) if self.plan else 200)
 
 
-async def eventually(check: Callable[[], Any | Awaitable[Any]], timeout: float = 5.0,
-                     interval: float = 0.01) -> Any:
+async def eventually(
+    check: Callable[[], Any | Awaitable[Any]], timeout: float = 5.0, interval: float = 0.01
+) -> Any:
     """Poll `check` until it returns something truthy; fail the test after `timeout`."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -62,9 +65,14 @@ async def eventually(check: Callable[[], Any | Awaitable[Any]], timeout: float =
 
 
 def fast_config(**overrides: Any) -> EmulatorConfig:
-    values: dict[str, Any] = dict(api_token=TOKEN, step_delay_s=0.01, progress_steps=3,
-                                  webhook_backoff_base_s=0.02, webhook_backoff_max_s=0.1,
-                                  webhook_timeout_s=2.0)
+    values: dict[str, Any] = dict(
+        api_token=TOKEN,
+        step_delay_s=0.01,
+        progress_steps=3,
+        webhook_backoff_base_s=0.02,
+        webhook_backoff_max_s=0.1,
+        webhook_timeout_s=2.0,
+    )
     values.update(overrides)
     return EmulatorConfig(**values)
 

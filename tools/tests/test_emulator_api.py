@@ -1,4 +1,5 @@
 """The emulator through the official replicate client: create, get, list, cancel, output."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,6 +9,7 @@ from datetime import datetime
 import httpx
 import pytest
 from replicate.exceptions import ReplicateError
+
 from replicate_emulator import start_emulator
 from replicate_emulator.app import SAMPLE_MP4
 
@@ -18,7 +20,8 @@ ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
 async def test_create_via_model_runs_to_success(client, emulator):
     prediction = await client.predictions.async_create(
-        model=WAN, input={"prompt": "a red fox", "num_frames": 81})
+        model=WAN, input={"prompt": "a red fox", "num_frames": 81}
+    )
     assert prediction.status == "starting"
     assert prediction.model == WAN
     assert prediction.input == {"prompt": "a red fox", "num_frames": 81}
@@ -55,11 +58,17 @@ async def test_processing_logs_grow_with_progress(client, emulator):
     assert seen == sorted(seen)
 
 
-@pytest.mark.parametrize("version, model, version_id", [
-    ("5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa", WAN,
-     "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa"),
-    ("someone/some-model:abc123", "someone/some-model", "abc123"),
-])
+@pytest.mark.parametrize(
+    "version, model, version_id",
+    [
+        (
+            "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa",
+            WAN,
+            "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa",
+        ),
+        ("someone/some-model:abc123", "someone/some-model", "abc123"),
+    ],
+)
 async def test_create_via_version(client, version, model, version_id):
     prediction = await client.predictions.async_create(version, input={"prompt": "hi"})
     assert (prediction.model, prediction.version) == (model, version_id)
@@ -108,6 +117,7 @@ async def test_cancel_a_hanging_prediction(client, wait_until):
     async def processing():
         await prediction.async_reload()
         return prediction.status == "processing"
+
     await wait_until(processing)
     await prediction.async_cancel()
     assert prediction.status == "canceled" and prediction.completed_at is not None
@@ -124,8 +134,10 @@ async def test_cancel_of_a_finished_prediction_changes_nothing(client):
 
 async def test_list_is_newest_first_with_cursor_pages(client, emulator):
     emulator.update_config({"page_size": 2})
-    created = [(await client.predictions.async_create(model=WAN, input={"prompt": str(i)})).id
-               for i in range(5)]
+    created = [
+        (await client.predictions.async_create(model=WAN, input={"prompt": str(i)})).id
+        for i in range(5)
+    ]
     first = await client.predictions.async_list()
     assert first.previous is None and first.next is not None
     assert first.next.startswith(f"{emulator.base_url}/v1/predictions?cursor=")
@@ -149,11 +161,14 @@ async def test_bad_token_is_401(emulator, make_client):
     assert response.status_code == 401 and response.json()["status"] == 401
 
 
-@pytest.mark.parametrize("params", [
-    {"webhook": "ftp://example.test/hook"},
-    {"webhook": "not a url"},
-    {"webhook": "https://example.test/hook", "webhook_events_filter": ["start", "bogus"]},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"webhook": "ftp://example.test/hook"},
+        {"webhook": "not a url"},
+        {"webhook": "https://example.test/hook", "webhook_events_filter": ["start", "bogus"]},
+    ],
+)
 async def test_invalid_create_is_422(client, params):
     with pytest.raises(ReplicateError) as info:
         await client.predictions.async_create(model=WAN, input={"prompt": "x"}, **params)
@@ -165,8 +180,9 @@ async def test_invalid_bodies_raw(emulator):
     url = f"{emulator.base_url}/v1/models/{WAN}/predictions"
     async with httpx.AsyncClient(headers=headers) as http:
         not_object = await http.post(url, json={"input": "a string"})
-        bad_version = await http.post(f"{emulator.base_url}/v1/predictions",
-                                      json={"version": "", "input": {}})
+        bad_version = await http.post(
+            f"{emulator.base_url}/v1/predictions", json={"version": "", "input": {}}
+        )
         too_big = await http.post(url, content=b'{"input": "' + b"a" * (10 * 1024 * 1024) + b'"}')
     assert not_object.status_code == 422
     assert not_object.json()["invalid_fields"][0]["field"] == "input"
@@ -176,8 +192,9 @@ async def test_invalid_bodies_raw(emulator):
 
 @pytest.mark.parametrize("status", [500, 429, 422])
 async def test_create_errors_knob(client, emulator, status):
-    emulator.update_config({"create_error_count": 2, "create_error_status": status,
-                            "create_retry_after_s": 3})
+    emulator.update_config(
+        {"create_error_count": 2, "create_error_status": status, "create_retry_after_s": 3}
+    )
     for _ in range(2):
         with pytest.raises(ReplicateError) as info:
             await client.predictions.async_create(model=WAN, input={"prompt": "x"})
@@ -188,11 +205,13 @@ async def test_create_errors_knob(client, emulator, status):
 
 
 async def test_throttled_create_carries_retry_after(emulator):
-    emulator.update_config({"create_error_count": 1, "create_error_status": 429,
-                            "create_retry_after_s": 7})
+    emulator.update_config(
+        {"create_error_count": 1, "create_error_status": 429, "create_retry_after_s": 7}
+    )
     async with httpx.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}) as http:
-        response = await http.post(f"{emulator.base_url}/v1/models/{WAN}/predictions",
-                                   json={"input": {}})
+        response = await http.post(
+            f"{emulator.base_url}/v1/models/{WAN}/predictions", json={"input": {}}
+        )
     assert response.status_code == 429 and response.headers["Retry-After"] == "7"
 
 
@@ -210,9 +229,11 @@ async def test_prefer_wait_returns_the_finished_prediction(client):
 async def test_aborted_marker_is_visible_in_raw_json(client, emulator, wait_until):
     prediction = await client.predictions.async_create(model=WAN, input={"prompt": "[abort]"})
     async with httpx.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+
         async def aborted():
             body = (await http.get(prediction.urls["get"])).json()
             return body if body["status"] == "aborted" else None
+
         body = await wait_until(aborted)
     assert body["started_at"] is None and body["completed_at"] is not None
     # replicate 1.0.7's model has no "aborted" status, so the client cannot parse it.
@@ -244,6 +265,7 @@ async def test_failure_rate_is_reproducible_with_a_seed(make_config, make_client
             return statuses
         finally:
             await emu.stop()
+
     first, second = await outcomes(), await outcomes()
     assert first == second
     assert set(first) == {"succeeded", "failed"}

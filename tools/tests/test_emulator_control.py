@@ -1,4 +1,5 @@
 """The /_emulator control API and the `python -m replicate_emulator` entry point."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from replicate_emulator import EmulatorConfig, generate_webhook_secret
 
 WAN = "wavespeedai/wan-2.1-t2v-480p"
@@ -72,9 +74,23 @@ async def test_command_line_entry_point(make_client):
     secret = generate_webhook_secret()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TOOLS_DIR), *sys.path])}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "replicate_emulator", "--host", "127.0.0.1", "--port", "0",
-        "--api-token", "cli-token", "--webhook-secret", secret, "--step-delay-s", "0.01",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env)
+        sys.executable,
+        "-m",
+        "replicate_emulator",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--api-token",
+        "cli-token",
+        "--webhook-secret",
+        secret,
+        "--step-delay-s",
+        "0.01",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
     try:
         line = (await asyncio.wait_for(process.stdout.readline(), timeout=10)).decode()
         match = re.fullmatch(r"replicate-emulator listening on (http://127\.0\.0\.1:\d+)\n", line)

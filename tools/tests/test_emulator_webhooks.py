@@ -1,4 +1,5 @@
 """Webhooks: signed like Replicate's (checked independently), filtered, retried, faulted."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,9 +9,10 @@ import socket
 import httpx
 import pytest
 from replicate.webhook import Webhooks
-from replicate_emulator import generate_webhook_secret
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
+
+from replicate_emulator import generate_webhook_secret
 
 WAN = "wavespeedai/wan-2.1-t2v-480p"
 RANK = {"starting": 0, "processing": 1, "succeeded": 2, "failed": 2, "canceled": 2}
@@ -30,16 +32,19 @@ async def deliveries(emulator, prediction_id: str) -> dict:
 
 async def drained(emulator, prediction_id: str, wait_until) -> dict:
     """Wait until the prediction is terminal and its outbox is empty."""
+
     async def done():
         state = await deliveries(emulator, prediction_id)
         finished = state["status"] in ("succeeded", "failed", "canceled", "aborted")
         return state if finished and state["pending"] == 0 else None
+
     return await wait_until(done)
 
 
 async def test_all_events_arrive_signed_in_order(client, emulator, receiver, wait_until):
     prediction = await client.predictions.async_create(
-        model=WAN, input={"prompt": "a cat"}, webhook=receiver.url)
+        model=WAN, input={"prompt": "a cat"}, webhook=receiver.url
+    )
     await drained(emulator, prediction.id, wait_until)
     verifier = Webhook(emulator.webhook_secret)
     secret = await client.webhooks.default.async_secret()
@@ -62,7 +67,8 @@ async def test_all_events_arrive_signed_in_order(client, emulator, receiver, wai
 
 async def test_a_wrong_secret_does_not_verify(client, emulator, receiver, wait_until):
     prediction = await client.predictions.async_create(
-        model=WAN, input={"prompt": "x"}, webhook=receiver.url, webhook_events_filter=["start"])
+        model=WAN, input={"prompt": "x"}, webhook=receiver.url, webhook_events_filter=["start"]
+    )
     await drained(emulator, prediction.id, wait_until)
     request = receiver.requests[0]
     with pytest.raises(WebhookVerificationError):
@@ -73,8 +79,11 @@ async def test_a_wrong_secret_does_not_verify(client, emulator, receiver, wait_u
 
 async def test_events_filter_completed_only(client, emulator, receiver, wait_until):
     prediction = await client.predictions.async_create(
-        model=WAN, input={"prompt": "x [fail]"}, webhook=receiver.url,
-        webhook_events_filter=["completed"])
+        model=WAN,
+        input={"prompt": "x [fail]"},
+        webhook=receiver.url,
+        webhook_events_filter=["completed"],
+    )
     await drained(emulator, prediction.id, wait_until)
     assert statuses(receiver) == ["failed"]
     body = json.loads(receiver.requests[0].body)
@@ -83,8 +92,11 @@ async def test_events_filter_completed_only(client, emulator, receiver, wait_unt
 
 async def test_events_filter_start_and_output(client, emulator, receiver, wait_until):
     prediction = await client.predictions.async_create(
-        model=WAN, input={"prompt": "x"}, webhook=receiver.url,
-        webhook_events_filter=["start", "output"])
+        model=WAN,
+        input={"prompt": "x"},
+        webhook=receiver.url,
+        webhook_events_filter=["start", "output"],
+    )
     await drained(emulator, prediction.id, wait_until)
     bodies = [json.loads(r.body) for r in receiver.requests]
     assert [b["status"] for b in bodies] == ["starting", "processing"]
@@ -93,8 +105,11 @@ async def test_events_filter_start_and_output(client, emulator, receiver, wait_u
 
 async def test_cancel_sends_completed(client, emulator, receiver, wait_until):
     prediction = await client.predictions.async_create(
-        model=WAN, input={"prompt": "[hang]"}, webhook=receiver.url,
-        webhook_events_filter=["completed"])
+        model=WAN,
+        input={"prompt": "[hang]"},
+        webhook=receiver.url,
+        webhook_events_filter=["completed"],
+    )
     await client.predictions.async_cancel(prediction.id)
     await drained(emulator, prediction.id, wait_until)
     assert statuses(receiver) == ["canceled"]
@@ -103,8 +118,8 @@ async def test_cancel_sends_completed(client, emulator, receiver, wait_until):
 async def test_retries_keep_the_webhook_id(client, emulator, receiver, wait_until):
     receiver.plan = [500, 500]  # then 200
     prediction = await client.predictions.async_create(
-        model=WAN, input={"prompt": "x"}, webhook=receiver.url,
-        webhook_events_filter=["completed"])
+        model=WAN, input={"prompt": "x"}, webhook=receiver.url, webhook_events_filter=["completed"]
+    )
     state = await drained(emulator, prediction.id, wait_until)
     assert len(receiver.requests) == 3
     assert len({r.webhook_id for r in receiver.requests}) == 1
@@ -118,8 +133,8 @@ async def test_retries_are_bounded(client, emulator, receiver, wait_until):
     emulator.update_config({"webhook_max_attempts": 3})
     receiver.plan = [503] * 10
     prediction = await client.predictions.async_create(
-        model=WAN, input={"prompt": "x"}, webhook=receiver.url,
-        webhook_events_filter=["completed"])
+        model=WAN, input={"prompt": "x"}, webhook=receiver.url, webhook_events_filter=["completed"]
+    )
     state = await drained(emulator, prediction.id, wait_until)
     assert len(receiver.requests) == 3
     assert [d["outcome"] for d in state["deliveries"]] == ["failed"] * 3
@@ -131,8 +146,11 @@ async def test_connection_errors_are_retried(client, emulator, wait_until):
         port = probe.getsockname()[1]
     emulator.update_config({"webhook_max_attempts": 2})
     prediction = await client.predictions.async_create(
-        model=WAN, input={"prompt": "x"}, webhook=f"http://127.0.0.1:{port}/hook",
-        webhook_events_filter=["completed"])
+        model=WAN,
+        input={"prompt": "x"},
+        webhook=f"http://127.0.0.1:{port}/hook",
+        webhook_events_filter=["completed"],
+    )
     state = await drained(emulator, prediction.id, wait_until)
     assert [d["attempt"] for d in state["deliveries"]] == [1, 2]
     assert all(d["http_status"] is None and d["error"] for d in state["deliveries"])
@@ -141,8 +159,11 @@ async def test_connection_errors_are_retried(client, emulator, wait_until):
 async def test_duplicates_share_the_webhook_id(client, emulator, receiver, wait_until):
     emulator.update_config({"webhook_duplicates": 2})
     prediction = await client.predictions.async_create(
-        model=WAN, input={"prompt": "x"}, webhook=receiver.url,
-        webhook_events_filter=["start", "completed"])
+        model=WAN,
+        input={"prompt": "x"},
+        webhook=receiver.url,
+        webhook_events_filter=["start", "completed"],
+    )
     await drained(emulator, prediction.id, wait_until)
     ids = [r.webhook_id for r in receiver.requests]
     assert len(ids) == 6 and len(set(ids)) == 2
@@ -153,7 +174,8 @@ async def test_duplicates_share_the_webhook_id(client, emulator, receiver, wait_
 async def test_drop_all_sends_nothing(client, emulator, receiver, wait_until):
     emulator.update_config({"webhook_drop_all": True})
     prediction = await client.predictions.async_create(
-        model=WAN, input={"prompt": "x"}, webhook=receiver.url)
+        model=WAN, input={"prompt": "x"}, webhook=receiver.url
+    )
     state = await drained(emulator, prediction.id, wait_until)
     await asyncio.sleep(0.05)
     assert receiver.requests == []
@@ -163,7 +185,8 @@ async def test_drop_all_sends_nothing(client, emulator, receiver, wait_until):
 async def test_drop_rate_drops_some(client, emulator, receiver, wait_until):
     emulator.update_config({"webhook_drop_rate": 0.5, "progress_steps": 20})
     prediction = await client.predictions.async_create(
-        model=WAN, input={"prompt": "x"}, webhook=receiver.url)
+        model=WAN, input={"prompt": "x"}, webhook=receiver.url
+    )
     state = await drained(emulator, prediction.id, wait_until)
     outcomes = [d["outcome"] for d in state["deliveries"]]
     assert 0 < outcomes.count("dropped") < len(outcomes)
@@ -173,7 +196,8 @@ async def test_drop_rate_drops_some(client, emulator, receiver, wait_until):
 async def test_reorder_sends_completed_before_an_update(client, emulator, receiver, wait_until):
     emulator.update_config({"webhook_reorder": True})
     prediction = await client.predictions.async_create(
-        model=WAN, input={"prompt": "x"}, webhook=receiver.url)
+        model=WAN, input={"prompt": "x"}, webhook=receiver.url
+    )
     await drained(emulator, prediction.id, wait_until)
     got = statuses(receiver)
     assert got[0] == "starting" and "succeeded" in got
@@ -184,7 +208,8 @@ async def test_reorder_sends_completed_before_an_update(client, emulator, receiv
 async def test_pause_stops_lifecycle_webhooks(client, emulator, receiver, wait_until):
     emulator.update_config({"paused": True})
     prediction = await client.predictions.async_create(
-        model=WAN, input={"prompt": "x"}, webhook=receiver.url)
+        model=WAN, input={"prompt": "x"}, webhook=receiver.url
+    )
     await wait_until(lambda: len(receiver.requests) == 1)  # "start" goes out at creation
     await asyncio.sleep(0.1)
     assert statuses(receiver) == ["starting"]

@@ -3,6 +3,7 @@
 The server knows a name per token; rules about what each name may do live with the
 service that owns the data.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -26,7 +27,7 @@ class CallerAuthenticator:
         presented = None
         for key, value in metadata or ():
             if key == METADATA_KEY and isinstance(value, str) and value.startswith("Bearer "):
-                presented = value[len("Bearer "):].encode()
+                presented = value[len("Bearer ") :].encode()
         if presented is None:
             raise Unauthenticated("missing caller token", reason="MISSING_CALLER_TOKEN")
         found = None

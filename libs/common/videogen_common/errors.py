@@ -3,6 +3,7 @@ into gRPC codes and HTTP statuses is the edges' (status_table.py).
 
 Services raise subclasses of these (``InsufficientCredits(FailedPrecondition)``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ class InvalidArgument(ServiceError):
     reason = "INVALID_ARGUMENT"
 
     @classmethod
-    def of(cls, *violations: FieldViolation) -> "InvalidArgument":
+    def of(cls, *violations: FieldViolation) -> InvalidArgument:
         text = "; ".join(f"{v.field}: {v.description}" for v in violations)
         return cls(text, violations=violations)
 

@@ -5,6 +5,7 @@ answered (overloaded, its database down), multiplying load exactly when a servic
 struggling. Calls that never reached a server are still retried transparently by gRPC;
 callers with keyed, repeatable calls retry the rest themselves (see the credits client).
 """
+
 from __future__ import annotations
 
 import json

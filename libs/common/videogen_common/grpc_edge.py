@@ -1,5 +1,6 @@
 """The frame of every RPC handler: metrics, caller identity, authorization, and domain
 errors turned into rich gRPC statuses. Handlers supply only the translation."""
+
 from __future__ import annotations
 
 import logging
@@ -11,9 +12,9 @@ import grpc
 from .caller_auth import CallerAuthenticator
 from .db import is_database_outage
 from .errors import ServiceError, Unavailable
-from .status_table import mapping_for
 from .grpc_status import to_rpc_status
 from .metrics import observe_rpc
+from .status_table import mapping_for
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -25,9 +26,14 @@ class Internal(ServiceError):
     reason = "INTERNAL"
 
 
-async def serve_rpc(service: str, rpc: str, context: grpc.aio.ServicerContext,
-                    auth: CallerAuthenticator, authorize: Callable[[str, str], None],
-                    work: Callable[[str], Awaitable[T]]) -> T:
+async def serve_rpc(
+    service: str,
+    rpc: str,
+    context: grpc.aio.ServicerContext,
+    auth: CallerAuthenticator,
+    authorize: Callable[[str, str], None],
+    work: Callable[[str], Awaitable[T]],
+) -> T:
     """Run ``work(caller)`` for an authenticated, authorized caller; abort on errors."""
     with observe_rpc(service, rpc) as timer:
         try:
@@ -45,9 +51,11 @@ async def serve_rpc(service: str, rpc: str, context: grpc.aio.ServicerContext,
 def _unforeseen(service: str, rpc: str, error: Exception) -> ServiceError:
     """An outage is UNAVAILABLE, so callers retry later; anything else is INTERNAL."""
     if is_database_outage(error):
-        log.warning("database unavailable", extra={"rpc": f"{service}.{rpc}",
-                                                   "error": type(error).__name__})
-        return Unavailable("the database is unavailable; retry later",
-                           reason="DATABASE_UNAVAILABLE")
+        log.warning(
+            "database unavailable", extra={"rpc": f"{service}.{rpc}", "error": type(error).__name__}
+        )
+        return Unavailable(
+            "the database is unavailable; retry later", reason="DATABASE_UNAVAILABLE"
+        )
     log.error("unhandled error", exc_info=error, extra={"rpc": f"{service}.{rpc}"})
     return Internal("internal error")

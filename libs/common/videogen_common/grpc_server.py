@@ -1,4 +1,5 @@
 """gRPC server bootstrap: health, reflection, optional TLS, graceful stop on SIGTERM."""
+
 from __future__ import annotations
 
 import asyncio
@@ -65,8 +66,11 @@ def create_server(
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = [r.full_name for r in registrations]
     reflection.enable_server_reflection(
-        [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-         reflection.SERVICE_NAME],
+        [
+            *names,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ],
         server,
     )
     if tls is None:
@@ -100,11 +104,14 @@ async def wait_for_termination_signal() -> None:
     log.info("termination signal received")
 
 
-async def follow_database(engine, health_servicer: health.aio.HealthServicer,
-                          names: Sequence[str], interval_s: float,
-                          query_timeout_s: float = 2.0,
-                          on_first_contact: Callable[[], Awaitable[None]] | None = None,
-                          ) -> None:
+async def follow_database(
+    engine,
+    health_servicer: health.aio.HealthServicer,
+    names: Sequence[str],
+    interval_s: float,
+    query_timeout_s: float = 2.0,
+    on_first_contact: Callable[[], Awaitable[None]] | None = None,
+) -> None:
     """Health follows the database: NOT_SERVING while it cannot answer a query (and,
     with ``on_first_contact``, until that has run once without failing)."""
     from sqlalchemy import text

@@ -1,4 +1,5 @@
 """ServiceError <-> google.rpc.Status (rich error details), for servers and clients."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -58,7 +59,5 @@ def parse_rpc_error(error: grpc.RpcError) -> RemoteError:
             elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
                 bad = error_details_pb2.BadRequest()
                 detail.Unpack(bad)
-                violations = [
-                    FieldViolation(v.field, v.description) for v in bad.field_violations
-                ]
+                violations = [FieldViolation(v.field, v.description) for v in bad.field_violations]
     return RemoteError(code, message, reason, metadata, tuple(violations))

@@ -1,4 +1,5 @@
 """JSON logs on stderr. Callers log ids and outcomes, never tokens or bodies."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Prometheus metrics: per-RPC counters and latency, and the /metrics endpoint."""
+
 from __future__ import annotations
 
 import time
@@ -7,11 +8,14 @@ from contextlib import contextmanager
 from prometheus_client import Counter, Histogram, start_http_server
 
 RPC_TOTAL = Counter(
-    "grpc_server_handled_total", "RPCs completed, by method and status code",
+    "grpc_server_handled_total",
+    "RPCs completed, by method and status code",
     ["service", "method", "code"],
 )
 RPC_SECONDS = Histogram(
-    "grpc_server_handling_seconds", "RPC latency in seconds", ["service", "method"],
+    "grpc_server_handling_seconds",
+    "RPC latency in seconds",
+    ["service", "method"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 

@@ -1,4 +1,5 @@
 """Apply a service's Alembic migrations (used by `make migrate`, `make run` and tests)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -4,6 +4,7 @@ Writers notify inside their transaction, so a change is announced when it commit
 whichever replica made it. After a reconnect, every subscriber gets RESYNC: changes may
 have been missed, so it should read the current state again.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,8 +23,13 @@ T = TypeVar("T")
 
 
 class Listener(Generic[T]):
-    def __init__(self, libpq_url: str, channel: str,
-                 parse: Callable[[str], tuple[str, T]], queue_max: int = 64) -> None:
+    def __init__(
+        self,
+        libpq_url: str,
+        channel: str,
+        parse: Callable[[str], tuple[str, T]],
+        queue_max: int = 64,
+    ) -> None:
         """``parse`` turns a payload into (subscriber key, item); ValueError drops it."""
         assert channel.isidentifier(), channel
         self._url = libpq_url
@@ -90,7 +96,9 @@ class Listener(Generic[T]):
                         self._dispatch(notify.payload)
             except (psycopg.Error, OSError) as exc:
                 self.listening.clear()
-                log.warning("listener disconnected",
-                            extra={"channel": self._channel, "error": type(exc).__name__})
+                log.warning(
+                    "listener disconnected",
+                    extra={"channel": self._channel, "error": type(exc).__name__},
+                )
                 await asyncio.sleep(delay_s)
                 delay_s = min(delay_s * 2, RECONNECT_DELAY_MAX_S)

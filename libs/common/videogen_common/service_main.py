@@ -1,4 +1,5 @@
 """The shape every service process shares: settings once, JSON logs, run until SIGTERM."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,8 +24,9 @@ class Stoppable(Protocol):
     async def stop(self) -> None: ...
 
 
-def run_service(name: str, settings_type: type[S],
-                start: Callable[[S], Awaitable[Stoppable]]) -> None:
+def run_service(
+    name: str, settings_type: type[S], start: Callable[[S], Awaitable[Stoppable]]
+) -> None:
     """Entry point body: load settings (or exit with a clear message), serve, stop."""
     settings = load_settings(settings_type)
     configure_logging(name, settings.log_level)
@@ -39,8 +41,9 @@ def run_service(name: str, settings_type: type[S],
     asyncio.run(serve())
 
 
-async def start_site(app: web.Application, host: str, port: int,
-                     **runner_options) -> tuple[web.AppRunner, int]:
+async def start_site(
+    app: web.Application, host: str, port: int, **runner_options
+) -> tuple[web.AppRunner, int]:
     """Serve an aiohttp app; returns the runner and the bound port (port 0 picks one)."""
     runner = web.AppRunner(app, **runner_options)
     await runner.setup()

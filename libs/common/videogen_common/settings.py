@@ -1,4 +1,5 @@
 """Typed settings: loaded once at start, passed down, never read from os.environ later."""
+
 from __future__ import annotations
 
 import sys

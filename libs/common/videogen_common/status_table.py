@@ -1,5 +1,6 @@
 """The one table that turns error categories into gRPC codes and HTTP statuses. Only the
 edges (gRPC servicers, HTTP handlers) import it; rules raise errors.py's categories."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,8 +8,15 @@ from dataclasses import dataclass
 import grpc
 
 from .errors import (
-    AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied,
-    ResourceExhausted, ServiceError, Unauthenticated, Unavailable,
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    ServiceError,
+    Unauthenticated,
+    Unavailable,
 )
 
 

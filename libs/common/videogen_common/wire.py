@@ -1,4 +1,5 @@
 """Small wire formats every gRPC edge shares: timestamps and opaque page tokens."""
+
 from __future__ import annotations
 
 import base64

@@ -1,4 +1,5 @@
 """Credits test fixtures: a migrated database and a real server on port 0."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,10 +9,10 @@ from pathlib import Path
 import grpc
 import pytest
 
-from credits.main import start
-from credits.settings import CreditsSettings
 from videogen.credits.v1 import credits_pb2_grpc
 from videogen_common.caller_auth import AuthedStub
+from videogen_credits.main import start
+from videogen_credits.settings import CreditsSettings
 
 CREDITS_ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
 TOKENS = {

@@ -1,4 +1,5 @@
 """Small helpers for credits tests."""
+
 from __future__ import annotations
 
 import uuid
@@ -30,10 +31,16 @@ async def account_with(credits, balance: int) -> str:
     user = new_user()
     await credits.api.EnsureAccount(pb.EnsureAccountRequest(user_id=user))
     if balance != 100:
-        await credits.admin.Add(pb.AddRequest(
-            user_id=user, amount=balance - 100, kind=pb.ENTRY_KIND_ADMIN_ADJUSTMENT,
-            idempotency_key=new_key("setup"), description="test setup", actor="tests",
-        ))
+        await credits.admin.Add(
+            pb.AddRequest(
+                user_id=user,
+                amount=balance - 100,
+                kind=pb.ENTRY_KIND_ADMIN_ADJUSTMENT,
+                idempotency_key=new_key("setup"),
+                description="test setup",
+                actor="tests",
+            )
+        )
     return user
 
 
@@ -46,7 +53,8 @@ async def entries_of(credits, user: str) -> list[pb.Entry]:
     entries, token = [], ""
     while True:
         page = await credits.api.ListTransactions(
-            pb.ListTransactionsRequest(user_id=user, page_size=200, page_token=token))
+            pb.ListTransactionsRequest(user_id=user, page_size=200, page_token=token)
+        )
         entries.extend(page.entries)
         token = page.next_page_token
         if not token:
@@ -58,8 +66,7 @@ async def assert_consistent(credits, user: str) -> None:
     Reconcile agrees (grants, holds, draws and debt too)."""
     entries = await entries_of(credits, user)
     account = (await credits.api.GetBalance(pb.GetBalanceRequest(user_id=user))).account
-    assert account.total == account.available + account.reserved == sum(
-        e.amount for e in entries)
+    assert account.total == account.available + account.reserved == sum(e.amount for e in entries)
     assert account.available >= 0 and account.reserved >= 0
     running = 0
     for entry in reversed(entries):

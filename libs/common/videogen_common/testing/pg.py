@@ -5,6 +5,7 @@ migrated once per session with Alembic into a template database, and every test 
 copy (CREATE DATABASE ... TEMPLATE), dropped afterwards. Nothing left by an earlier run
 can change a result: every name is new.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from videogen_common.db import libpq_url, with_database
 from videogen_common.embedded_pg import start_embedded
 from videogen_common.migrations import upgrade_to_head

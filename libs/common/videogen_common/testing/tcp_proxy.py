@@ -1,4 +1,5 @@
 """A loopback TCP proxy that tests can cut and restore, to make a real outage."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """The database itself refuses what the ledger must never do."""
+
 import uuid
 
 import psycopg
@@ -14,15 +15,20 @@ def db(credits_db):
         conn.execute("INSERT INTO credits.accounts (user_id, balance) VALUES (%s, 10)", (user,))
         conn.execute(
             "INSERT INTO credits.entries (user_id, kind, amount, balance_after, reference)"
-            " VALUES (%s, 'usage', -5, 5, 'ref-1')", (user,))
+            " VALUES (%s, 'usage', -5, 5, 'ref-1')",
+            (user,),
+        )
         yield conn, user
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE credits.entries SET amount = 0",
-    "DELETE FROM credits.entries",
-    "TRUNCATE credits.entries CASCADE",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE credits.entries SET amount = 0",
+        "DELETE FROM credits.entries",
+        "TRUNCATE credits.entries CASCADE",
+    ],
+)
 def test_entries_are_append_only(db, statement):
     conn, _ = db
     with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
@@ -42,18 +48,25 @@ def test_a_reference_is_charged_and_refunded_at_most_once(db):
         if kind == "refund":
             conn.execute(
                 "INSERT INTO credits.entries (user_id, kind, amount, balance_after, reference)"
-                " VALUES (%s, 'refund', 5, 10, 'ref-1')", (user,))
+                " VALUES (%s, 'refund', 5, 10, 'ref-1')",
+                (user,),
+            )
         with pytest.raises(psycopg.errors.UniqueViolation):
             conn.execute(
                 "INSERT INTO credits.entries (user_id, kind, amount, balance_after, reference)"
-                " VALUES (%s, %s, %s, 10, 'ref-1')", (user, kind, amount))
+                " VALUES (%s, %s, %s, 10, 'ref-1')",
+                (user, kind, amount),
+            )
 
 
-@pytest.mark.parametrize("kind, amount", [("usage", 5), ("purchase", -5), ("refund", -1),
-                                          ("grant", 0), ("bonus", 5)])
+@pytest.mark.parametrize(
+    "kind, amount", [("usage", 5), ("purchase", -5), ("refund", -1), ("grant", 0), ("bonus", 5)]
+)
 def test_entry_kinds_and_signs_are_checked(db, kind, amount):
     conn, user = db
     with pytest.raises(psycopg.errors.CheckViolation):
         conn.execute(
             "INSERT INTO credits.entries (user_id, kind, amount, balance_after)"
-            " VALUES (%s, %s, %s, 10)", (user, kind, amount))
+            " VALUES (%s, %s, %s, 10)",
+            (user, kind, amount),
+        )

@@ -1,4 +1,5 @@
 """Bad input names the field and changes nothing; callers are authenticated per RPC."""
+
 import grpc
 import pytest
 
@@ -35,37 +36,64 @@ async def test_bad_deduct_names_the_field_and_changes_nothing(credits, change, f
 
 
 async def test_every_bad_field_is_named_at_once(credits):
-    error = await rpc_error(credits.generation.Deduct(pb.DeductRequest(
-        user_id="x", amount=0, reference="", idempotency_key="")))
+    error = await rpc_error(
+        credits.generation.Deduct(
+            pb.DeductRequest(user_id="x", amount=0, reference="", idempotency_key="")
+        )
+    )
     assert {v.field for v in error.violations} == {
-        "user_id", "amount", "reference", "idempotency_key"}
+        "user_id",
+        "amount",
+        "reference",
+        "idempotency_key",
+    }
 
 
 async def test_unknown_user_is_invalid_argument(credits):
-    error = await rpc_error(credits.generation.Deduct(pb.DeductRequest(
-        user_id="00000000-0000-4000-8000-000000000000", amount=1, reference="gen-y",
-        idempotency_key=new_key())))
+    error = await rpc_error(
+        credits.generation.Deduct(
+            pb.DeductRequest(
+                user_id="00000000-0000-4000-8000-000000000000",
+                amount=1,
+                reference="gen-y",
+                idempotency_key=new_key(),
+            )
+        )
+    )
     assert (error.code, error.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "UNKNOWN_ACCOUNT")
     assert [v.field for v in error.violations] == ["user_id"]
-    error = await rpc_error(credits.api.GetBalance(pb.GetBalanceRequest(
-        user_id="00000000-0000-4000-8000-000000000000")))
+    error = await rpc_error(
+        credits.api.GetBalance(pb.GetBalanceRequest(user_id="00000000-0000-4000-8000-000000000000"))
+    )
     assert error.reason == "UNKNOWN_ACCOUNT"
 
 
-@pytest.mark.parametrize("kind, actor, description, field", [
-    (pb.ENTRY_KIND_UNSPECIFIED, "", "", "kind"),
-    (pb.ENTRY_KIND_USAGE, "", "", "kind"),
-    (pb.ENTRY_KIND_REFUND, "", "", "kind"),
-    (pb.ENTRY_KIND_SIGNUP_GRANT, "", "", "kind"),
-    (99, "", "", "kind"),
-    (pb.ENTRY_KIND_ADMIN_ADJUSTMENT, "", "reason", "actor"),
-    (pb.ENTRY_KIND_ADMIN_ADJUSTMENT, "admin-1", "", "description"),
-])
+@pytest.mark.parametrize(
+    "kind, actor, description, field",
+    [
+        (pb.ENTRY_KIND_UNSPECIFIED, "", "", "kind"),
+        (pb.ENTRY_KIND_USAGE, "", "", "kind"),
+        (pb.ENTRY_KIND_REFUND, "", "", "kind"),
+        (pb.ENTRY_KIND_SIGNUP_GRANT, "", "", "kind"),
+        (99, "", "", "kind"),
+        (pb.ENTRY_KIND_ADMIN_ADJUSTMENT, "", "reason", "actor"),
+        (pb.ENTRY_KIND_ADMIN_ADJUSTMENT, "admin-1", "", "description"),
+    ],
+)
 async def test_bad_add_is_refused(credits, kind, actor, description, field):
     user = await account_with(credits, 50)
-    error = await rpc_error(credits.admin.Add(pb.AddRequest(
-        user_id=user, amount=5, kind=kind, idempotency_key=new_key(), actor=actor,
-        description=description)))
+    error = await rpc_error(
+        credits.admin.Add(
+            pb.AddRequest(
+                user_id=user,
+                amount=5,
+                kind=kind,
+                idempotency_key=new_key(),
+                actor=actor,
+                description=description,
+            )
+        )
+    )
     assert error.code == grpc.StatusCode.INVALID_ARGUMENT
     assert field in [v.field for v in error.violations]
     assert await balance_of(credits, user) == 50
@@ -73,8 +101,11 @@ async def test_bad_add_is_refused(credits, kind, actor, description, field):
 
 async def test_bad_page_token_and_size(credits):
     user = await account_with(credits, 50)
-    error = await rpc_error(credits.api.ListTransactions(pb.ListTransactionsRequest(
-        user_id=user, page_size=1000, page_token="garbage!")))
+    error = await rpc_error(
+        credits.api.ListTransactions(
+            pb.ListTransactionsRequest(user_id=user, page_size=1000, page_token="garbage!")
+        )
+    )
     assert {v.field for v in error.violations} == {"page_size", "page_token"}
 
 
@@ -86,26 +117,41 @@ async def test_missing_and_wrong_tokens_are_unauthenticated(credits):
     assert missing.code == forged.code == grpc.StatusCode.UNAUTHENTICATED
 
 
-@pytest.mark.parametrize("caller, rpc, request_", [
-    ("api", "Deduct", pb.DeductRequest()),
-    ("payments", "Refund", pb.RefundRequest()),
-    ("generation", "Add", pb.AddRequest()),
-    ("api", "Reconcile", pb.ReconcileRequest()),
-    ("generation", "SetPlan", pb.SetPlanRequest()),
-])
+@pytest.mark.parametrize(
+    "caller, rpc, request_",
+    [
+        ("api", "Deduct", pb.DeductRequest()),
+        ("payments", "Refund", pb.RefundRequest()),
+        ("generation", "Add", pb.AddRequest()),
+        ("api", "Reconcile", pb.ReconcileRequest()),
+        ("generation", "SetPlan", pb.SetPlanRequest()),
+    ],
+)
 async def test_callers_are_authorized_per_rpc(credits, caller, rpc, request_):
     error = await rpc_error(getattr(getattr(credits, caller), rpc)(request_))
     assert error.code == grpc.StatusCode.PERMISSION_DENIED
 
 
-@pytest.mark.parametrize("caller, kind", [
-    ("admin", pb.ENTRY_KIND_PURCHASE),
-    ("payments", pb.ENTRY_KIND_ADMIN_ADJUSTMENT),
-])
+@pytest.mark.parametrize(
+    "caller, kind",
+    [
+        ("admin", pb.ENTRY_KIND_PURCHASE),
+        ("payments", pb.ENTRY_KIND_ADMIN_ADJUSTMENT),
+    ],
+)
 async def test_callers_are_authorized_per_kind(credits, caller, kind):
     user = await account_with(credits, 50)
-    error = await rpc_error(getattr(credits, caller).Add(pb.AddRequest(
-        user_id=user, amount=5, kind=kind, idempotency_key=new_key(), actor="a",
-        description="d")))
+    error = await rpc_error(
+        getattr(credits, caller).Add(
+            pb.AddRequest(
+                user_id=user,
+                amount=5,
+                kind=kind,
+                idempotency_key=new_key(),
+                actor="a",
+                description="d",
+            )
+        )
+    )
     assert error.code == grpc.StatusCode.PERMISSION_DENIED
     assert await balance_of(credits, user) == 50

@@ -1,4 +1,5 @@
 """Exactness under concurrency: many requests in flight against one account."""
+
 import asyncio
 
 import grpc
@@ -20,8 +21,11 @@ async def _outcomes(calls):
 async def test_200_concurrent_deducts_against_50_credits(credits):
     user = await account_with(credits, 50)
     results = await _outcomes(
-        credits.generation.Deduct(pb.DeductRequest(
-            user_id=user, amount=1, reference=f"c-{user}-{i}", idempotency_key=new_key()))
+        credits.generation.Deduct(
+            pb.DeductRequest(
+                user_id=user, amount=1, reference=f"c-{user}-{i}", idempotency_key=new_key()
+            )
+        )
         for i in range(200)
     )
     ok = [r for r in results if not isinstance(r, grpc.RpcError)]
@@ -35,8 +39,9 @@ async def test_200_concurrent_deducts_against_50_credits(credits):
 
 async def test_50_concurrent_calls_with_one_key_have_one_effect(credits):
     user = await account_with(credits, 100)
-    request = pb.DeductRequest(user_id=user, amount=7, reference=f"one-{user}",
-                               idempotency_key=new_key())
+    request = pb.DeductRequest(
+        user_id=user, amount=7, reference=f"one-{user}", idempotency_key=new_key()
+    )
     results = await _outcomes(credits.generation.Deduct(request) for _ in range(50))
     assert [parse_rpc_error(r) for r in results if isinstance(r, grpc.RpcError)] == []
     assert len({r.entry.id for r in results}) == 1
@@ -48,18 +53,24 @@ async def test_50_concurrent_calls_with_one_key_have_one_effect(credits):
 async def test_100_concurrent_refunds_of_one_charge_refund_once(credits):
     user = await account_with(credits, 100)
     for reference in ("same-key", "other-keys"):
-        await credits.generation.Deduct(pb.DeductRequest(
-            user_id=user, amount=30, reference=f"{reference}-{user}",
-            idempotency_key=new_key()))
+        await credits.generation.Deduct(
+            pb.DeductRequest(
+                user_id=user, amount=30, reference=f"{reference}-{user}", idempotency_key=new_key()
+            )
+        )
     key = new_key()
     same = await _outcomes(
-        credits.generation.Refund(pb.RefundRequest(reference=f"same-key-{user}",
-                                                   idempotency_key=key))
-        for _ in range(100))
+        credits.generation.Refund(
+            pb.RefundRequest(reference=f"same-key-{user}", idempotency_key=key)
+        )
+        for _ in range(100)
+    )
     other = await _outcomes(
-        credits.generation.Refund(pb.RefundRequest(reference=f"other-keys-{user}",
-                                                   idempotency_key=new_key()))
-        for _ in range(100))
+        credits.generation.Refund(
+            pb.RefundRequest(reference=f"other-keys-{user}", idempotency_key=new_key())
+        )
+        for _ in range(100)
+    )
     assert all(not isinstance(r, grpc.RpcError) for r in same)
     assert len({r.entry.id for r in same}) == 1
     won = [r for r in other if not isinstance(r, grpc.RpcError)]
@@ -74,9 +85,13 @@ async def test_100_concurrent_refunds_of_one_charge_refund_once(credits):
 async def test_many_users_at_once_stay_exact(credits):
     users = [await account_with(credits, 20) for _ in range(10)]
     calls = [
-        credits.generation.Deduct(pb.DeductRequest(
-            user_id=user, amount=3, reference=f"m-{user}-{i}", idempotency_key=new_key()))
-        for i in range(10) for user in users
+        credits.generation.Deduct(
+            pb.DeductRequest(
+                user_id=user, amount=3, reference=f"m-{user}-{i}", idempotency_key=new_key()
+            )
+        )
+        for i in range(10)
+        for user in users
     ]
     await _outcomes(calls)
     for user in users:

@@ -1,5 +1,6 @@
 """Holds: reserved out of what can be spent, captured into one usage entry or released
 back to their grants, each once; timeouts released by the sweep."""
+
 import asyncio
 
 import grpc
@@ -12,9 +13,15 @@ from ..helpers import account_with, assert_consistent, entries_of, new_key, rpc_
 
 
 async def reserve(credits, user, amount, reference, key=None, timeout_s=0):
-    return await credits.generation.Reserve(pb.ReserveRequest(
-        user_id=user, amount=amount, reference=reference, idempotency_key=key or new_key(),
-        timeout_s=timeout_s))
+    return await credits.generation.Reserve(
+        pb.ReserveRequest(
+            user_id=user,
+            amount=amount,
+            reference=reference,
+            idempotency_key=key or new_key(),
+            timeout_s=timeout_s,
+        )
+    )
 
 
 async def account(credits, user) -> pb.Account:
@@ -30,8 +37,9 @@ async def test_a_hold_leaves_no_entry_and_a_capture_leaves_one(credits):
     assert len(await entries_of(credits, user)) == 1  # the signup grant only
     replay = await reserve(credits, user, 30, "gen-1", key="reserve:gen-1")
     assert replay.replayed and replay.hold.id == held.hold.id
-    captured = await credits.generation.Capture(pb.CaptureRequest(
-        reference="gen-1", amount=20, idempotency_key="capture:gen-1"))
+    captured = await credits.generation.Capture(
+        pb.CaptureRequest(reference="gen-1", amount=20, idempotency_key="capture:gen-1")
+    )
     assert (captured.entry.kind, captured.entry.amount) == (pb.ENTRY_KIND_USAGE, -20)
     a = await account(credits, user)
     assert (a.available, a.reserved) == (80, 0)  # the other 10 went back
@@ -41,25 +49,34 @@ async def test_a_hold_leaves_no_entry_and_a_capture_leaves_one(credits):
 async def test_each_hold_resolves_once(credits):
     user = await account_with(credits, 100)
     await reserve(credits, user, 10, "gen-c")
-    await credits.generation.Capture(pb.CaptureRequest(reference="gen-c", amount=10,
-                                                       idempotency_key="cap-1"))
-    again = await credits.generation.Capture(pb.CaptureRequest(reference="gen-c", amount=10,
-                                                               idempotency_key="cap-1"))
+    await credits.generation.Capture(
+        pb.CaptureRequest(reference="gen-c", amount=10, idempotency_key="cap-1")
+    )
+    again = await credits.generation.Capture(
+        pb.CaptureRequest(reference="gen-c", amount=10, idempotency_key="cap-1")
+    )
     assert again.replayed
-    for call in (credits.generation.Capture(pb.CaptureRequest(
-                     reference="gen-c", amount=10, idempotency_key="cap-2")),
-                 credits.generation.Release(pb.ReleaseRequest(reference="gen-c",
-                                                              idempotency_key="rel-1"))):
+    for call in (
+        credits.generation.Capture(
+            pb.CaptureRequest(reference="gen-c", amount=10, idempotency_key="cap-2")
+        ),
+        credits.generation.Release(pb.ReleaseRequest(reference="gen-c", idempotency_key="rel-1")),
+    ):
         assert (await rpc_error(call)).reason == "HOLD_ALREADY_CAPTURED"
     await reserve(credits, user, 10, "gen-r")
-    await credits.generation.Release(pb.ReleaseRequest(reference="gen-r",
-                                                       idempotency_key="rel-2"))
-    error = await rpc_error(credits.generation.Capture(pb.CaptureRequest(
-        reference="gen-r", amount=10, idempotency_key="cap-3")))
+    await credits.generation.Release(pb.ReleaseRequest(reference="gen-r", idempotency_key="rel-2"))
+    error = await rpc_error(
+        credits.generation.Capture(
+            pb.CaptureRequest(reference="gen-r", amount=10, idempotency_key="cap-3")
+        )
+    )
     assert error.reason == "HOLD_ALREADY_RELEASED"
     assert (await rpc_error(reserve(credits, user, 10, "gen-r"))).reason == "HOLD_EXISTS"
-    assert (await rpc_error(credits.generation.Release(pb.ReleaseRequest(
-        reference="nope", idempotency_key="rel-3")))).reason == "HOLD_NOT_FOUND"
+    assert (
+        await rpc_error(
+            credits.generation.Release(pb.ReleaseRequest(reference="nope", idempotency_key="rel-3"))
+        )
+    ).reason == "HOLD_NOT_FOUND"
     assert (await account(credits, user)).available == 90
     await assert_consistent(credits, user)
 
@@ -67,11 +84,16 @@ async def test_each_hold_resolves_once(credits):
 async def test_short_of_credits_is_the_same_rich_error_and_a_capture_cannot_exceed(credits):
     user = await account_with(credits, 20)
     error = await rpc_error(reserve(credits, user, 25, "gen-s"))
-    assert (error.reason, error.metadata) == ("INSUFFICIENT_CREDITS",
-                                              {"balance": "20", "required": "25"})
+    assert (error.reason, error.metadata) == (
+        "INSUFFICIENT_CREDITS",
+        {"balance": "20", "required": "25"},
+    )
     await reserve(credits, user, 15, "gen-t")
-    error = await rpc_error(credits.generation.Capture(pb.CaptureRequest(
-        reference="gen-t", amount=16, idempotency_key=new_key())))
+    error = await rpc_error(
+        credits.generation.Capture(
+            pb.CaptureRequest(reference="gen-t", amount=16, idempotency_key=new_key())
+        )
+    )
     assert error.code == grpc.StatusCode.INVALID_ARGUMENT
     assert (await account(credits, user)).reserved == 15  # unchanged
     await assert_consistent(credits, user)
@@ -82,8 +104,9 @@ async def test_an_unlimited_account_reserves_nothing_and_records_its_usage(credi
     await credits.admin.SetPlan(pb.SetPlanRequest(user_id=user, plan="unlimited"))
     held = await reserve(credits, user, 25, "gen-u")
     assert held.hold.amount == 0
-    captured = await credits.generation.Capture(pb.CaptureRequest(
-        reference="gen-u", amount=25, idempotency_key=new_key()))
+    captured = await credits.generation.Capture(
+        pb.CaptureRequest(reference="gen-u", amount=25, idempotency_key=new_key())
+    )
     assert (captured.entry.amount, captured.balance) == (0, 3)
     await assert_consistent(credits, user)
 
@@ -96,29 +119,38 @@ async def test_a_timed_out_hold_is_released_once_by_the_sweep(credits, credits_a
     assert sum(holds for _, holds in swept) == 1
     a = await account(credits, user)
     assert (a.available, a.reserved) == (100, 0)
-    error = await rpc_error(credits.generation.Capture(pb.CaptureRequest(
-        reference="gen-late", amount=40, idempotency_key=new_key())))
+    error = await rpc_error(
+        credits.generation.Capture(
+            pb.CaptureRequest(reference="gen-late", amount=40, idempotency_key=new_key())
+        )
+    )
     assert error.reason == "HOLD_ALREADY_RELEASED"
     await assert_consistent(credits, user)
 
 
 async def test_a_released_share_of_an_expired_grant_expires(credits, credits_db):
     user = await account_with(credits, 100)
-    stamp = pb.GrantCreditsRequest(user_id=user, amount=30, source=pb.GRANT_SOURCE_PROMO,
-                                   idempotency_key=new_key())
+    stamp = pb.GrantCreditsRequest(
+        user_id=user, amount=30, source=pb.GRANT_SOURCE_PROMO, idempotency_key=new_key()
+    )
     stamp.expires_at.GetCurrentTime()
     stamp.expires_at.seconds += 3600
     await credits.payments.GrantCredits(stamp)
     await reserve(credits, user, 50, "gen-e")  # promo 30 + signup 20
     with psycopg.connect(libpq_url(credits_db), autocommit=True) as conn:
-        conn.execute("UPDATE credits.grants SET expires_at = now() - interval '1 second'"
-                     " WHERE user_id = %s AND source = 'promo'", (user,))
-    await credits.generation.Release(pb.ReleaseRequest(reference="gen-e",
-                                                       idempotency_key=new_key()))
+        conn.execute(
+            "UPDATE credits.grants SET expires_at = now() - interval '1 second'"
+            " WHERE user_id = %s AND source = 'promo'",
+            (user,),
+        )
+    await credits.generation.Release(
+        pb.ReleaseRequest(reference="gen-e", idempotency_key=new_key())
+    )
     a = await account(credits, user)
     assert (a.available, a.reserved, a.total) == (100, 0, 100)
     assert [(e.kind, e.amount) for e in (await entries_of(credits, user))[:1]] == [
-        (pb.ENTRY_KIND_EXPIRY, -30)]
+        (pb.ENTRY_KIND_EXPIRY, -30)
+    ]
     await assert_consistent(credits, user)
 
 
@@ -128,11 +160,14 @@ async def test_capture_and_release_racing_resolve_the_hold_once(credits):
         reference = f"gen-race-{round_}"
         await reserve(credits, user, 5, reference)
         results = await asyncio.gather(
-            credits.generation.Capture(pb.CaptureRequest(reference=reference, amount=5,
-                                                         idempotency_key=new_key())),
-            credits.generation.Release(pb.ReleaseRequest(reference=reference,
-                                                         idempotency_key=new_key())),
-            return_exceptions=True)
+            credits.generation.Capture(
+                pb.CaptureRequest(reference=reference, amount=5, idempotency_key=new_key())
+            ),
+            credits.generation.Release(
+                pb.ReleaseRequest(reference=reference, idempotency_key=new_key())
+            ),
+            return_exceptions=True,
+        )
         assert sum(1 for r in results if not isinstance(r, Exception)) == 1
     usage = [e for e in await entries_of(credits, user) if e.kind == pb.ENTRY_KIND_USAGE]
     a = await account(credits, user)

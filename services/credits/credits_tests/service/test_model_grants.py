@@ -4,6 +4,7 @@ and a plain Python model; after every step the balances, the debt and Reconcile 
 The clock is injected per grant: "tick" moves the promotions' expiry into the past,
 which is what time passing does to them; "sweep" runs the service's own sweeps.
 """
+
 from __future__ import annotations
 
 import time
@@ -23,10 +24,25 @@ from videogen_common.grpc_status import parse_rpc_error
 
 from ..conftest import TOKENS
 
-OPS = ("deduct", "deduct", "refund", "reserve", "reserve", "capture", "release", "promo",
-       "purchase", "reverse", "tick", "sweep", "retry")
-steps = st.lists(st.tuples(st.sampled_from(OPS), st.integers(1, 60),
-                           st.sampled_from(["a", "b", "c", "d"])), max_size=22)
+OPS = (
+    "deduct",
+    "deduct",
+    "refund",
+    "reserve",
+    "reserve",
+    "capture",
+    "release",
+    "promo",
+    "purchase",
+    "reverse",
+    "tick",
+    "sweep",
+    "retry",
+)
+steps = st.lists(
+    st.tuples(st.sampled_from(OPS), st.integers(1, 60), st.sampled_from(["a", "b", "c", "d"])),
+    max_size=22,
+)
 
 
 @dataclass
@@ -48,8 +64,8 @@ class Model:
     grants: list[G] = field(default_factory=lambda: [G("signup", 20, False, 0, 100, 100)])
     total: int = 100  # Σ entries
     debt: int = 0
-    usage: dict = field(default_factory=dict)   # ref -> [amount, draws, refunded]
-    holds: dict = field(default_factory=dict)   # ref -> [amount, draws, status]
+    usage: dict = field(default_factory=dict)  # ref -> [amount, draws, refunded]
+    holds: dict = field(default_factory=dict)  # ref -> [amount, draws, status]
 
     def live(self) -> list[G]:
         found = [g for g in self.grants if g.remaining > 0 and not g.time_up]
@@ -185,39 +201,49 @@ def _call(stub, server, op: str, n: int, ref: str, user: str, run: str, key: str
     reference = f"{run}-{ref}"
     try:
         if op == "deduct":
-            stub["generation"].Deduct(pb.DeductRequest(user_id=user, amount=n,
-                                                       reference=reference,
-                                                       idempotency_key=key))
+            stub["generation"].Deduct(
+                pb.DeductRequest(user_id=user, amount=n, reference=reference, idempotency_key=key)
+            )
         elif op == "reserve":
-            stub["generation"].Reserve(pb.ReserveRequest(user_id=user, amount=n,
-                                                         reference=reference,
-                                                         idempotency_key=key))
+            stub["generation"].Reserve(
+                pb.ReserveRequest(user_id=user, amount=n, reference=reference, idempotency_key=key)
+            )
         elif op == "refund":
-            stub["generation"].Refund(pb.RefundRequest(reference=reference,
-                                                       idempotency_key=key))
+            stub["generation"].Refund(pb.RefundRequest(reference=reference, idempotency_key=key))
         elif op == "capture":
-            stub["generation"].Capture(pb.CaptureRequest(reference=reference, amount=n,
-                                                         idempotency_key=key))
+            stub["generation"].Capture(
+                pb.CaptureRequest(reference=reference, amount=n, idempotency_key=key)
+            )
         elif op == "release":
-            stub["generation"].Release(pb.ReleaseRequest(reference=reference,
-                                                         idempotency_key=key))
+            stub["generation"].Release(pb.ReleaseRequest(reference=reference, idempotency_key=key))
         elif op == "promo":
-            request = pb.GrantCreditsRequest(user_id=user, amount=n, idempotency_key=key,
-                                             source=pb.GRANT_SOURCE_PROMO)
+            request = pb.GrantCreditsRequest(
+                user_id=user, amount=n, idempotency_key=key, source=pb.GRANT_SOURCE_PROMO
+            )
             # A retry sends the very same request: the expiry is fixed by the key.
             request.expires_at.seconds = EXPIRES.setdefault(key, int(time.time()) + 86400)
             stub["payments"].GrantCredits(request)
         elif op == "purchase":
-            stub["payments"].GrantCredits(pb.GrantCreditsRequest(
-                user_id=user, amount=50, source=pb.GRANT_SOURCE_PURCHASE,
-                reference=reference, idempotency_key=key))
+            stub["payments"].GrantCredits(
+                pb.GrantCreditsRequest(
+                    user_id=user,
+                    amount=50,
+                    source=pb.GRANT_SOURCE_PURCHASE,
+                    reference=reference,
+                    idempotency_key=key,
+                )
+            )
         elif op == "reverse":
-            stub["payments"].ReversePayment(pb.ReversePaymentRequest(
-                payment_reference=reference, idempotency_key=key))
+            stub["payments"].ReversePayment(
+                pb.ReversePaymentRequest(payment_reference=reference, idempotency_key=key)
+            )
         elif op == "tick":
             with psycopg.connect(libpq_url(server.database_url), autocommit=True) as conn:
-                conn.execute("UPDATE credits.grants SET expires_at = now() - interval '1 s'"
-                             " WHERE user_id = %s AND source = 'promo'", (user,))
+                conn.execute(
+                    "UPDATE credits.grants SET expires_at = now() - interval '1 s'"
+                    " WHERE user_id = %s AND source = 'promo'",
+                    (user,),
+                )
         else:
             server.run(server.app.sweeper.run_once())
         return ("OK",)
@@ -230,18 +256,43 @@ def _call(stub, server, op: str, n: int, ref: str, user: str, run: str, key: str
         return ("CONFLICT",) if remote.reason in CONFLICTS else (remote.reason,)
 
 
-@settings(max_examples=120, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(sequence=steps)
 # The paths the spec is most careful about, always tried: a refund and a release after
 # their grant expired, a reversal that leaves debt which the next credits pay.
-@example(sequence=[("promo", 30, "a"), ("deduct", 20, "a"), ("tick", 1, "a"),
-                   ("refund", 1, "a"), ("sweep", 1, "a")])
-@example(sequence=[("promo", 30, "a"), ("reserve", 45, "b"), ("tick", 1, "a"),
-                   ("capture", 10, "b"), ("retry", 1, "a"), ("sweep", 1, "a")])
-@example(sequence=[("purchase", 1, "a"), ("deduct", 120, "c"), ("reverse", 1, "a"),
-                   ("deduct", 1, "d"), ("promo", 10, "b"), ("refund", 1, "c"),
-                   ("promo", 50, "c"), ("deduct", 5, "d")])
+@example(
+    sequence=[
+        ("promo", 30, "a"),
+        ("deduct", 20, "a"),
+        ("tick", 1, "a"),
+        ("refund", 1, "a"),
+        ("sweep", 1, "a"),
+    ]
+)
+@example(
+    sequence=[
+        ("promo", 30, "a"),
+        ("reserve", 45, "b"),
+        ("tick", 1, "a"),
+        ("capture", 10, "b"),
+        ("retry", 1, "a"),
+        ("sweep", 1, "a"),
+    ]
+)
+@example(
+    sequence=[
+        ("purchase", 1, "a"),
+        ("deduct", 120, "c"),
+        ("reverse", 1, "a"),
+        ("deduct", 1, "d"),
+        ("promo", 10, "b"),
+        ("refund", 1, "c"),
+        ("promo", 50, "c"),
+        ("deduct", 5, "d"),
+    ]
+)
 def test_grants_and_holds_match_the_model(threaded_server, sequence):
     with grpc.insecure_channel(f"127.0.0.1:{threaded_server.port}") as channel:
         raw = credits_pb2_grpc.CreditsServiceStub(channel)
@@ -256,8 +307,11 @@ def test_grants_and_holds_match_the_model(threaded_server, sequence):
                     continue
                 (op, n, ref), key = previous
                 # The same key and request again: the first answer, no second effect.
-                assert _call(stub, threaded_server, op, n, ref, user, run, key) == \
-                    results[key], (op, n, ref)
+                assert _call(stub, threaded_server, op, n, ref, user, run, key) == results[key], (
+                    op,
+                    n,
+                    ref,
+                )
             else:
                 expected = model.apply(op, n, ref)
                 got = _call(stub, threaded_server, op, n, ref, user, run, key)
@@ -266,8 +320,14 @@ def test_grants_and_holds_match_the_model(threaded_server, sequence):
                 previous = ((op, n, ref), key)
             account = stub["api"].GetBalance(pb.GetBalanceRequest(user_id=user)).account
             assert (account.available, account.reserved, account.debt) == (
-                model.available, model.reserved, model.debt), (op, n, ref)
-            entries = stub["api"].ListTransactions(pb.ListTransactionsRequest(
-                user_id=user, page_size=200)).entries
+                model.available,
+                model.reserved,
+                model.debt,
+            ), (op, n, ref)
+            entries = (
+                stub["api"]
+                .ListTransactions(pb.ListTransactionsRequest(user_id=user, page_size=200))
+                .entries
+            )
             assert sum(e.amount for e in entries) == model.total
             assert list(stub["admin"].Reconcile(pb.ReconcileRequest(user_id=user)).drifts) == []

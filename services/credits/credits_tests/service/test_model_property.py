@@ -1,12 +1,12 @@
 """Random sequences of Deduct / Add / Refund / retries against the real service and a
 plain Python model of the ledger; the invariants are checked after every step."""
+
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
 
 import grpc
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +20,7 @@ from ..conftest import TOKENS
 
 @dataclass(frozen=True)
 class Step:
-    op: str           # deduct | add | refund | retry
+    op: str  # deduct | add | refund | retry
     amount: int
     reference: str
     key: str
@@ -47,8 +47,11 @@ class Model:
     keys: dict[str, tuple[tuple, tuple]] = field(default_factory=dict)
 
     def apply(self, step: Step) -> tuple:
-        params = (step.op, step.amount if step.op != "refund" else 0, step.reference
-                  if step.op != "add" else "")
+        params = (
+            step.op,
+            step.amount if step.op != "refund" else 0,
+            step.reference if step.op != "add" else "",
+        )
         if step.key in self.keys:
             first_params, first_result = self.keys[step.key]
             return first_result if first_params == params else ("IDEMPOTENCY_KEY_REUSED",)
@@ -80,15 +83,24 @@ def _call(stub, step: Step, user: str, run: str) -> tuple:
     reference, key = f"{run}-{step.reference}", f"{run}-{step.key}"
     try:
         if step.op == "deduct":
-            r = stub["generation"].Deduct(pb.DeductRequest(
-                user_id=user, amount=step.amount, reference=reference, idempotency_key=key))
+            r = stub["generation"].Deduct(
+                pb.DeductRequest(
+                    user_id=user, amount=step.amount, reference=reference, idempotency_key=key
+                )
+            )
         elif step.op == "add":
-            r = stub["payments"].Add(pb.AddRequest(
-                user_id=user, amount=step.amount, kind=pb.ENTRY_KIND_PURCHASE,
-                idempotency_key=key))
+            r = stub["payments"].Add(
+                pb.AddRequest(
+                    user_id=user,
+                    amount=step.amount,
+                    kind=pb.ENTRY_KIND_PURCHASE,
+                    idempotency_key=key,
+                )
+            )
         else:
-            r = stub["generation"].Refund(pb.RefundRequest(reference=reference,
-                                                           idempotency_key=key))
+            r = stub["generation"].Refund(
+                pb.RefundRequest(reference=reference, idempotency_key=key)
+            )
         return ("OK", r.balance)
     except grpc.RpcError as error:
         remote = parse_rpc_error(error)
@@ -97,8 +109,9 @@ def _call(stub, step: Step, user: str, run: str) -> tuple:
         return (remote.reason,)
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(sequence=steps)
 def test_service_matches_the_model(threaded_server, sequence):
     with grpc.insecure_channel(f"127.0.0.1:{threaded_server.port}") as channel:

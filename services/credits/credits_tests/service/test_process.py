@@ -1,4 +1,5 @@
 """The service as a process: TLS, metrics, JSON logs without secrets, SIGTERM."""
+
 import json
 import os
 import signal
@@ -12,11 +13,11 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from credits.main import start
 from videogen.credits.v1 import credits_pb2 as pb
 from videogen.credits.v1 import credits_pb2_grpc
 from videogen_common.caller_auth import AuthedStub
 from videogen_common.testing.certs import make_loopback_certs
+from videogen_credits.main import start
 
 from ..conftest import TOKENS, credits_settings
 from ..helpers import new_user
@@ -30,8 +31,11 @@ def _free_port() -> int:
 
 async def test_tls_when_certificates_are_configured(credits_db, tmp_path):
     certs = make_loopback_certs(tmp_path)
-    app = await start(credits_settings(credits_db, credits_tls_cert_path=certs.cert_path,
-                                       credits_tls_key_path=certs.key_path))
+    app = await start(
+        credits_settings(
+            credits_db, credits_tls_cert_path=certs.cert_path, credits_tls_key_path=certs.key_path
+        )
+    )
     try:
         credentials = grpc.ssl_channel_credentials(certs.ca_path.read_bytes())
         async with grpc.aio.secure_channel(f"localhost:{app.port}", credentials) as channel:
@@ -41,8 +45,7 @@ async def test_tls_when_certificates_are_configured(credits_db, tmp_path):
         async with grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as plain:
             stub = AuthedStub(credits_pb2_grpc.CreditsServiceStub(plain), TOKENS["api"])
             with pytest.raises(grpc.RpcError) as refused:
-                await stub.EnsureAccount(pb.EnsureAccountRequest(user_id=new_user()),
-                                         timeout=2)
+                await stub.EnsureAccount(pb.EnsureAccountRequest(user_id=new_user()), timeout=2)
             assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
     finally:
         await app.stop(0)
@@ -66,11 +69,17 @@ def _wait_serving(address: str, process: subprocess.Popen, timeout_s: float = 30
 
 def test_process_serves_metrics_logs_json_without_secrets_and_stops_on_sigterm(credits_db):
     port, metrics_port = _free_port(), _free_port()
-    env = dict(os.environ, DATABASE_URL=credits_db, CREDITS_CALLER_TOKENS=json.dumps(TOKENS),
-               CREDITS_GRPC_ADDRESS=f"127.0.0.1:{port}", CREDITS_METRICS_PORT=str(metrics_port),
-               LOG_LEVEL="DEBUG")
-    process = subprocess.Popen([sys.executable, "-m", "credits.main"], env=env,
-                               stderr=subprocess.PIPE, text=True)
+    env = dict(
+        os.environ,
+        DATABASE_URL=credits_db,
+        CREDITS_CALLER_TOKENS=json.dumps(TOKENS),
+        CREDITS_GRPC_ADDRESS=f"127.0.0.1:{port}",
+        CREDITS_METRICS_PORT=str(metrics_port),
+        LOG_LEVEL="DEBUG",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "videogen_credits.main"], env=env, stderr=subprocess.PIPE, text=True
+    )
     try:
         _wait_serving(f"127.0.0.1:{port}", process)
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
@@ -80,10 +89,13 @@ def test_process_serves_metrics_logs_json_without_secrets_and_stops_on_sigterm(c
                 stub.GetBalance(pb.GetBalanceRequest(user_id="bad"))
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics").read()
         text = metrics.decode()
-        assert ('grpc_server_handled_total{code="OK",method="EnsureAccount",'
-                'service="credits"} 1.0') in text
-        assert ('grpc_server_handled_total{code="INVALID_ARGUMENT",method="GetBalance",'
-                'service="credits"} 1.0') in text
+        assert (
+            'grpc_server_handled_total{code="OK",method="EnsureAccount",service="credits"} 1.0'
+        ) in text
+        assert (
+            'grpc_server_handled_total{code="INVALID_ARGUMENT",method="GetBalance",'
+            'service="credits"} 1.0'
+        ) in text
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
     finally:

@@ -1,34 +1,55 @@
 """Pure rules: input checks, fingerprints, outcome mapping, page tokens, policy."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 import pytest
 
-from credits import policy
-from credits.checks import Rules
-from credits.domain import (
-    AlreadyRefunded, ChargeNotFound, Entry, IdempotencyKeyReused, InsufficientCredits, Kind,
-    Mutation, Op, ReferenceAlreadyCharged,
-)
-from credits.ledger import PAGE_KIND, decode_page_token
-from credits.outcomes import settle
-from credits.mutations_store import Outcome
 from videogen_common.errors import InvalidArgument, PermissionDenied
 from videogen_common.status_table import http_status_for
 from videogen_common.wire import encode_page_token
+from videogen_credits import policy
+from videogen_credits.domain import (
+    AlreadyRefunded,
+    ChargeNotFound,
+    Entry,
+    IdempotencyKeyReused,
+    InsufficientCredits,
+    Kind,
+    Mutation,
+    Op,
+    ReferenceAlreadyCharged,
+)
+from videogen_credits.mutations_store import Outcome
+from videogen_credits.outcomes import settle
+from videogen_credits.rules import Rules
+from videogen_credits.service import PAGE_KIND, decode_page_token
 
 USER = "6f1c1d3e-8a55-4d6b-9d55-2f1b8e0c4a11"
 
 
 def mutation(**changes) -> Mutation:
-    values = dict(op=Op.TAKE, user_id=USER, amount=5, kind=Kind.USAGE, reference="gen-1",
-                  idempotency_key="k1", description="d", actor="generation")
+    values = dict(
+        op=Op.TAKE,
+        user_id=USER,
+        amount=5,
+        kind=Kind.USAGE,
+        reference="gen-1",
+        idempotency_key="k1",
+        description="d",
+        actor="generation",
+    )
     values.update(changes)
     return Mutation(**values)
 
 
-@pytest.mark.parametrize("amount, message", [
-    (0, "must not be zero"), (-1, "must be positive"), (1_000_001, "must be at most 1000000"),
-])
+@pytest.mark.parametrize(
+    "amount, message",
+    [
+        (0, "must not be zero"),
+        (-1, "must be positive"),
+        (1_000_001, "must be at most 1000000"),
+    ],
+)
 def test_amount_rules_name_the_field(amount, message):
     found = []
     Rules(amount_max=1_000_000).amount(amount, found)
@@ -54,10 +75,15 @@ def test_user_id_is_normalised():
     assert Rules(10).user_id(USER.upper(), []) == USER
 
 
-@pytest.mark.parametrize("value, problem", [
-    ("", "is required"), ("   ", "is required"), ("x" * 201, "at most 200"),
-    ("a\x00b", "control characters"),
-])
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        ("", "is required"),
+        ("   ", "is required"),
+        ("x" * 201, "at most 200"),
+        ("a\x00b", "control characters"),
+    ],
+)
 def test_key_rules(value, problem):
     found = []
     Rules(10).key(value, found)
@@ -67,14 +93,18 @@ def test_key_rules(value, problem):
 def test_fingerprint_ignores_free_text_but_not_parameters():
     base = mutation()
     assert base.fingerprint == mutation(description="other", actor="x").fingerprint
-    for change in ({"amount": 6}, {"user_id": USER[:-1] + "2"}, {"reference": "gen-2"},
-                   {"op": Op.GRANT}, {"kind": Kind.GRANT}):
+    for change in (
+        {"amount": 6},
+        {"user_id": USER[:-1] + "2"},
+        {"reference": "gen-2"},
+        {"op": Op.GRANT},
+        {"kind": Kind.GRANT},
+    ):
         assert mutation(**change).fingerprint != base.fingerprint, change
 
 
 def entry() -> Entry:
-    return Entry(1, USER, Kind.USAGE, -5, 95, "gen-1", "", "generation",
-                 datetime.now(timezone.utc))
+    return Entry(1, USER, Kind.USAGE, -5, 95, "gen-1", "", "generation", datetime.now(UTC))
 
 
 def test_settle_ok_and_replay():
@@ -82,11 +112,16 @@ def test_settle_ok_and_replay():
     assert applied.balance == 95 and applied.replayed and applied.entry.amount == -5
 
 
-@pytest.mark.parametrize("status, error", [
-    ("key_reused", IdempotencyKeyReused), ("no_charge", ChargeNotFound),
-    ("already_refunded", AlreadyRefunded), ("reference_charged", ReferenceAlreadyCharged),
-    ("no_account", InvalidArgument),
-])
+@pytest.mark.parametrize(
+    "status, error",
+    [
+        ("key_reused", IdempotencyKeyReused),
+        ("no_charge", ChargeNotFound),
+        ("already_refunded", AlreadyRefunded),
+        ("reference_charged", ReferenceAlreadyCharged),
+        ("no_account", InvalidArgument),
+    ],
+)
 def test_settle_maps_each_refusal(status, error):
     with pytest.raises(error):
         settle(Outcome(status, None, None, None, False), mutation())
@@ -107,8 +142,13 @@ def test_unknown_outcome_is_a_programming_error():
 def test_page_token_round_trip_and_garbage():
     found = []
     assert decode_page_token(encode_page_token(PAGE_KIND, 12345), found) == 12345 and found == []
-    for garbage in ("???", "e:12", encode_page_token(PAGE_KIND, 1)[:-1] + "!", "eDox",
-                    encode_page_token("g", 1)):
+    for garbage in (
+        "???",
+        "e:12",
+        encode_page_token(PAGE_KIND, 1)[:-1] + "!",
+        "eDox",
+        encode_page_token("g", 1),
+    ):
         found = []
         decode_page_token(garbage, found)
         assert [v.field for v in found] == ["page_token"], garbage

@@ -1,9 +1,10 @@
 """Group commit: batching under concurrency, order of results, shared failures."""
+
 import asyncio
 
 import pytest
 
-from credits.group_commit import GroupCommitter
+from videogen_credits.group_commit import GroupCommitter
 
 
 async def test_concurrent_requests_share_batches_and_keep_their_own_results():
@@ -39,8 +40,9 @@ async def test_a_failed_batch_fails_each_of_its_requests_and_later_batches_still
 
     committer = GroupCommitter(execute, batch_max=2, batches_in_flight_max=1, queue_max=100)
     # 0 runs alone at once; 1..4 queue behind it and form the batches [1, 2] and [3, 4].
-    outcomes = await asyncio.gather(*(committer.submit(i) for i in range(5)),
-                                    return_exceptions=True)
+    outcomes = await asyncio.gather(
+        *(committer.submit(i) for i in range(5)), return_exceptions=True
+    )
     assert outcomes[0] == 0
     assert [type(o) for o in outcomes[1:3]] == [RuntimeError, RuntimeError]
     assert outcomes[3:] == [3, 4]

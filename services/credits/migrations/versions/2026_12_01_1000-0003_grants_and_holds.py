@@ -9,6 +9,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-01
 """
+
 from alembic import op
 
 revision = "0003"
@@ -16,8 +17,10 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
-KINDS = ("('signup_grant','usage','refund','purchase','grant','admin_adjustment',"
-         "'subscription','promo','expiry','reversal','debt_payment')")
+KINDS = (
+    "('signup_grant','usage','refund','purchase','grant','admin_adjustment',"
+    "'subscription','promo','expiry','reversal','debt_payment')"
+)
 SOURCES = "('signup','purchase','subscription','promo','admin','migrated')"
 
 

@@ -9,6 +9,7 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-01
 """
+
 from pathlib import Path
 
 from alembic import op

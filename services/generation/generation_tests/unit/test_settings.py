@@ -1,13 +1,17 @@
 """The generation service refuses settings under which its promises cannot hold."""
+
 import pytest
 from pydantic import ValidationError
 
-from generation.settings import GenerationSettings
+from videogen_generation.settings import GenerationSettings
 
-BASE = dict(database_url="postgresql://x@localhost/db",
-            generation_caller_tokens={"api": "a" * 16},
-            generation_credits_token="t" * 16, replicate_api_token="r8_x",
-            webhook_public_url="http://127.0.0.1:8001")
+BASE = dict(
+    database_url="postgresql://x@localhost/db",
+    generation_caller_tokens={"api": "a" * 16},
+    generation_credits_token="t" * 16,
+    replicate_api_token="r8_x",
+    webhook_public_url="http://127.0.0.1:8001",
+)
 
 
 def settings(**changes) -> GenerationSettings:
@@ -17,7 +21,8 @@ def settings(**changes) -> GenerationSettings:
 def test_the_defaults_hold():
     made = settings()
     assert made.generation_hold_timeout_s >= 1.5 * (
-        made.generation_submit_within_s + 2 * made.generation_age_max_s)
+        made.generation_submit_within_s + 2 * made.generation_age_max_s
+    )
 
 
 def test_a_hold_that_could_be_released_under_a_running_job_is_refused():

@@ -4,6 +4,7 @@ Revision ID: g0001
 Revises:
 Create Date: 2026-11-21
 """
+
 from alembic import op
 
 revision = "g0001"
@@ -11,8 +12,7 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-STATUSES = ("'queued','starting','processing','succeeded','failed','canceled','timed_out',"
-            "'rejected'")
+STATUSES = "'queued','starting','processing','succeeded','failed','canceled','timed_out','rejected'"
 
 
 def upgrade() -> None:

@@ -5,6 +5,7 @@ Revision ID: g0002
 Revises: g0001
 Create Date: 2026-12-01
 """
+
 from alembic import op
 
 revision = "g0002"

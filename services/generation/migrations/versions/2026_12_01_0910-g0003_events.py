@@ -5,6 +5,7 @@ Revision ID: g0003
 Revises: g0002
 Create Date: 2026-12-01
 """
+
 from alembic import op
 
 revision = "g0003"

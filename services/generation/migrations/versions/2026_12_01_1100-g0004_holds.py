@@ -6,6 +6,7 @@ Revision ID: g0004
 Revises: g0003
 Create Date: 2026-12-01
 """
+
 from alembic import op
 
 revision = "g0004"

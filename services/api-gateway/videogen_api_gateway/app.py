@@ -1,0 +1,137 @@
+"""The aiohttp application: auth, CORS, errors, access logs, routes."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import aiohttp_cors
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+
+from videogen_common.errors import Unauthenticated
+
+from . import routes_admin, routes_user
+from .context import CONTEXT, PRINCIPAL, Context, context_of
+from .events import stream_events
+from .http_errors import error_middleware, from_service_error
+from .openapi import document
+
+log = logging.getLogger("videogen_api_gateway.access")
+REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
+SECONDS = Histogram("http_request_seconds", "HTTP latency", ["method", "route"])
+PUBLIC = {
+    "/health",
+    "/openapi.json",
+    "/metrics",
+    "/api/generation/catalog",
+    "/api/credits/packages",
+    "/api/events",
+}
+
+
+class AccessLogger(AbstractAccessLogger):
+    """JSON access lines: method, path without its query (tokens travel there), status."""
+
+    def log(self, request, response, time_s):
+        self.logger.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status,
+                "duration_ms": round(time_s * 1000, 2),
+            },
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.INFO)
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler):
+    started = time.perf_counter()
+    response = await handler(request)
+    route = (
+        request.match_info.route.resource.canonical
+        if request.match_info.route.resource
+        else "other"
+    )
+    REQUESTS.labels(request.method, route, response.status).inc()
+    SECONDS.labels(request.method, route).observe(time.perf_counter() - started)
+    return response
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler):
+    path = request.path
+    if request.method == "OPTIONS" or path in PUBLIC or not path.startswith("/api/"):
+        return await handler(request)
+    ctx = context_of(request)
+    principal = await ctx.auth.user(request.headers.get("Authorization"))
+    await ctx.ensure_account(principal)
+    request[PRINCIPAL] = principal
+    return await handler(request)
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "healthy"})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(document())
+
+
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    """Authorization header, or ?token= minted by POST /api/events/token (EventSource)."""
+    ctx = context_of(request)
+    try:
+        if request.headers.get("Authorization"):
+            principal = await ctx.auth.user(request.headers["Authorization"])
+        else:
+            principal = ctx.auth.events_user(request.query.get("token", ""))
+        await ctx.ensure_account(principal)
+    except Unauthenticated as error:
+        return from_service_error(error)
+    return await stream_events(request, principal.user_id)
+
+
+def build_app(
+    ctx: Context, origins: list[str], media_dir: Path, body_max_bytes: int
+) -> web.Application:
+    app = web.Application(
+        client_max_size=body_max_bytes,
+        middlewares=[metrics_middleware, error_middleware, auth_middleware],
+    )
+    app[CONTEXT] = ctx
+    app.router.add_get("/health", health)
+    app.router.add_get("/openapi.json", openapi)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/api/events", events)
+    app.router.add_routes(routes_user.routes)
+    app.router.add_routes(routes_admin.routes)
+    media_dir.mkdir(parents=True, exist_ok=True)
+    app.router.add_static("/media", media_dir, show_index=False, follow_symlinks=False)
+    cors = aiohttp_cors.setup(
+        app,
+        defaults={
+            origin: aiohttp_cors.ResourceOptions(
+                allow_credentials=True,
+                expose_headers=("Retry-After",),
+                allow_headers=("Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"),
+                allow_methods=("GET", "POST"),
+            )
+            for origin in origins
+        },
+    )
+    for route in list(app.router.routes()):
+        if route.method != "HEAD":
+            cors.add(route)
+    return app

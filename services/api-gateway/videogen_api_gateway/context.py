@@ -1,0 +1,91 @@
+"""What handlers share: upstream stubs, the authenticator, limits, settings."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from limits import parse
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+
+from videogen.credits.v1 import credits_pb2 as cpb
+from videogen_common.caller_auth import AuthedStub
+from videogen_common.errors import FieldViolation, InvalidArgument, ResourceExhausted
+
+from .auth import Authenticator, Principal
+
+KNOWN_ACCOUNTS_MAX = 100_000
+CONTEXT = web.AppKey("context", object)
+PRINCIPAL = web.RequestKey("principal", Principal)
+
+
+class RateLimited(ResourceExhausted):
+    reason = "RATE_LIMITED"
+
+
+@dataclass
+class Context:
+    credits: AuthedStub
+    credits_admin: AuthedStub
+    generation: AuthedStub
+    auth: Authenticator
+    timeout_s: float
+    generation_limit: str
+    limit_storage_uri: str
+    ping_s: float
+    _known: OrderedDict = field(default_factory=OrderedDict)
+
+    def __post_init__(self) -> None:
+        uri = self.limit_storage_uri
+        storage = storage_from_string(uri if uri.startswith("async+") else f"async+{uri}")
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._limit = parse(self.generation_limit)
+
+    async def ensure_account(self, principal: Principal) -> None:
+        """Open the account (with its signup grant) on the user's first request."""
+        if principal.user_id in self._known:
+            self._known.move_to_end(principal.user_id)
+            return
+        await self.credits.EnsureAccount(
+            cpb.EnsureAccountRequest(user_id=principal.user_id), timeout=self.timeout_s
+        )
+        self._known[principal.user_id] = True
+        if len(self._known) > KNOWN_ACCOUNTS_MAX:
+            self._known.popitem(last=False)
+
+    async def check_rate(self, principal: Principal) -> None:
+        if not await self._limiter.hit(self._limit, "generation", principal.user_id):
+            stats = await self._limiter.get_window_stats(
+                self._limit, "generation", principal.user_id
+            )
+            retry_after = max(1, int(stats.reset_time - time.time()) + 1)
+            raise RateLimited(
+                "Too many generation requests", metadata={"retry_after": str(retry_after)}
+            )
+
+
+def context_of(request: web.Request) -> Context:
+    return request.app[CONTEXT]
+
+
+def principal_of(request: web.Request) -> Principal:
+    return request[PRINCIPAL]
+
+
+def idempotency_key(request: web.Request) -> str:
+    """The client's Idempotency-Key, or a fresh one (the seed frontend sends none)."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > 200:
+        raise InvalidArgument.of(FieldViolation("Idempotency-Key", "at most 200 characters"))
+    return key or f"auto-{uuid.uuid4().hex}"
+
+
+def path_uuid(request: web.Request, name: str) -> str:
+    try:
+        return str(uuid.UUID(request.match_info[name]))
+    except ValueError:
+        raise web.HTTPNotFound(reason="Generation not found") from None

@@ -1,0 +1,147 @@
+"""Admin routes (role admin in the JWT): grants and adjustments recorded with the admin's
+id and reason, a user's ledger, reconciliation."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from videogen.credits.v1 import credits_pb2 as cpb
+from videogen_common.errors import FieldViolation, InvalidArgument, NotFound
+from videogen_common.wire import timestamp
+
+from .bodies import is_text, read_json_object
+from .context import context_of, principal_of
+from .pages import page_params
+from .shapes import transaction_json
+
+routes = web.RouteTableDef()
+KINDS = {"grant": cpb.GRANT_SOURCE_ADMIN, "promo": cpb.GRANT_SOURCE_PROMO, "adjustment": None}
+INT64_MAX = 2**63 - 1  # AddRequest.amount is an int64
+
+
+def _admin(request: web.Request):
+    principal = principal_of(request)
+    if not principal.is_admin:
+        raise NotFound("Not found")  # the admin surface does not exist for others
+    return principal
+
+
+def _user_id(request: web.Request) -> str:
+    try:
+        return str(uuid.UUID(request.match_info["user_id"]))
+    except ValueError:
+        raise InvalidArgument.of(FieldViolation("user_id", "must be a UUID")) from None
+
+
+def _expiry(value: object, found: list[FieldViolation]) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        found.append(FieldViolation("expires_at", "must be an ISO 8601 time"))
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@routes.post("/api/admin/users/{user_id}/credits")
+async def grant(request: web.Request) -> web.Response:
+    """kind grant (default) or promo: a grant with an optional expires_at and priority;
+    kind adjustment: a correction of either sign (a negative one draws like usage)."""
+    admin, ctx = _admin(request), context_of(request)
+    user_id = _user_id(request)
+    data = await read_json_object(request)
+    amount, reason, kind = data.get("amount"), data.get("reason"), data.get("kind", "grant")
+    found: list[FieldViolation] = []
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        found.append(FieldViolation("amount", "must be an integer"))
+    elif not -INT64_MAX <= amount <= INT64_MAX:
+        found.append(FieldViolation("amount", "is out of range"))
+    if not isinstance(reason, str) or not reason.strip() or not is_text(reason):
+        found.append(FieldViolation("reason", "is required"))
+    if not isinstance(kind, str) or kind not in KINDS:
+        found.append(FieldViolation("kind", "must be grant, promo or adjustment"))
+    priority = data.get("priority")
+    if priority is not None and (
+        isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 100
+    ):
+        found.append(FieldViolation("priority", "must be an integer from 0 to 100"))
+    expires_at = _expiry(data.get("expires_at"), found)
+    if kind == "adjustment" and ("expires_at" in data or "priority" in data):
+        found.append(FieldViolation("kind", "an adjustment takes no expires_at or priority"))
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        # A grant retried after a lost answer must not grant twice: the key is the
+        # client's to repeat, so it cannot be made up here.
+        found.append(FieldViolation("Idempotency-Key", "is required for admin changes"))
+    if found:
+        raise InvalidArgument.of(*found)
+    await ctx.credits.EnsureAccount(
+        cpb.EnsureAccountRequest(user_id=user_id), timeout=ctx.timeout_s
+    )
+    common = dict(
+        user_id=user_id,
+        amount=amount,
+        idempotency_key=f"admin:{key}",
+        description=reason.strip(),
+        actor=f"admin:{admin.user_id}",
+    )
+    if kind == "adjustment":
+        reply = await ctx.credits_admin.Add(
+            cpb.AddRequest(kind=cpb.ENTRY_KIND_ADMIN_ADJUSTMENT, **common), timeout=ctx.timeout_s
+        )
+    else:
+        message = cpb.GrantCreditsRequest(source=KINDS[kind], **common)
+        if expires_at is not None:
+            message.expires_at.CopyFrom(timestamp(expires_at))
+        if priority is not None:
+            message.priority = priority
+        reply = await ctx.credits_admin.GrantCredits(message, timeout=ctx.timeout_s)
+    return web.json_response(
+        {"transaction": transaction_json(reply.entry), "credits": reply.balance}
+    )
+
+
+@routes.get("/api/admin/users/{user_id}/transactions")
+async def ledger(request: web.Request) -> web.Response:
+    _admin(request)
+    ctx, user_id = context_of(request), _user_id(request)
+    limit, cursor = page_params(request)
+    reply = await ctx.credits_admin.ListTransactions(
+        cpb.ListTransactionsRequest(user_id=user_id, page_size=limit, page_token=cursor),
+        timeout=ctx.timeout_s,
+    )
+    return web.json_response(
+        {
+            "transactions": [transaction_json(e) for e in reply.entries],
+            "next_cursor": reply.next_page_token or None,
+        }
+    )
+
+
+@routes.post("/api/admin/reconcile")
+async def reconcile(request: web.Request) -> web.Response:
+    _admin(request)
+    ctx = context_of(request)
+    user_id = request.query.get("user_id", "")
+    reply = await ctx.credits_admin.Reconcile(
+        cpb.ReconcileRequest(user_id=user_id), timeout=ctx.timeout_s * 6
+    )
+    return web.json_response(
+        {
+            "accounts_checked": reply.accounts_checked,
+            "drifts": [
+                {
+                    "user_id": d.user_id,
+                    "balance": d.balance,
+                    "entries_sum": d.entries_sum,
+                    "broken_entry_id": d.broken_entry_id or None,
+                    "description": d.description,
+                }
+                for d in reply.drifts
+            ],
+        }
+    )

@@ -1,0 +1,161 @@
+"""Wiring and process entry point: `python -m videogen_generation.main`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+import grpc
+
+from videogen.generation.v1 import generation_pb2, generation_pb2_grpc
+from videogen_common.caller_auth import CallerAuthenticator
+from videogen_common.db import create_engine, libpq_url
+from videogen_common.grpc_client import open_channel
+from videogen_common.grpc_server import (
+    Registration,
+    create_server,
+    follow_database,
+    set_serving,
+)
+from videogen_common.metrics import serve_metrics
+from videogen_common.pg_listen import Listener
+from videogen_common.service_main import run_service
+
+from .catalog import Catalog
+from .credits_client import CreditsClient
+from .events import EventLog, parse_notification
+from .faults import Faults
+from .provider import ReplicateProvider
+from .recovery import Recovery, RecoveryConfig
+from .repository import GenerationRepository
+from .s3_storage import S3Storage
+from .service import FlowConfig, GenerationFlow
+from .servicer import GenerationServicer
+from .settings import GenerationSettings
+from .storage import LocalStorage
+
+log = logging.getLogger(__name__)
+SERVICE_NAME = generation_pb2.DESCRIPTOR.services_by_name["GenerationService"].full_name
+
+
+@dataclass
+class GenerationApp:
+    server: grpc.aio.Server
+    port: int
+    flow: GenerationFlow
+    recovery: Recovery
+    listener: Listener
+    channel: grpc.aio.Channel
+    tasks: list[asyncio.Task]
+
+    # In-flight RPCs get this long on SIGTERM (SHUTDOWN_GRACE_S).
+    grace_s: float = 5.0
+
+    async def stop(self, grace_s: float | None = None) -> None:
+        await self.server.stop(self.grace_s if grace_s is None else grace_s)
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.listener.stop()
+        await self.flow.provider.close()
+        await self.channel.close()
+        await self.flow.repo.engine.dispose()
+
+
+def build_storage(settings: GenerationSettings) -> LocalStorage | S3Storage:
+    s = settings
+    if s.generation_s3_bucket:
+        return S3Storage(
+            s.generation_s3_bucket,
+            s.generation_media_base_url,
+            s.generation_replicate_timeout_s,
+            endpoint_url=s.generation_s3_endpoint_url,
+            region=s.generation_s3_region,
+            access_key_id=s.generation_s3_access_key_id,
+            secret_access_key=s.generation_s3_secret_access_key,
+        )
+    return LocalStorage(
+        s.generation_media_dir, s.generation_media_base_url, s.generation_replicate_timeout_s
+    )
+
+
+def build_flow(settings: GenerationSettings, channel: grpc.aio.Channel) -> GenerationFlow:
+    engine = create_engine(settings.database_url, pool_size=settings.generation_db_pool_size)
+    points = frozenset(p for p in settings.generation_faults.split(",") if p)
+    return GenerationFlow(
+        repo=GenerationRepository(engine, timedelta(seconds=settings.generation_lease_s)),
+        credits=CreditsClient(
+            channel, settings.generation_credits_token, settings.generation_credits_timeout_s
+        ),
+        provider=ReplicateProvider(
+            settings.replicate_api_token,
+            settings.replicate_base_url,
+            settings.generation_replicate_timeout_s,
+        ),
+        storage=build_storage(settings),
+        catalog=Catalog(),
+        faults=Faults(points, settings.generation_faults_exit),
+        config=FlowConfig(
+            settings.webhook_public_url,
+            timedelta(seconds=settings.generation_poll_after_s),
+            create_attempts_max=settings.generation_replicate_create_attempts,
+            create_settle=timedelta(seconds=settings.generation_create_settle_s),
+            hold_timeout_s=settings.generation_hold_timeout_s,
+        ),
+    )
+
+
+async def start(settings: GenerationSettings, *, recover: bool = True) -> GenerationApp:
+    channel = open_channel(settings.credits_address)
+    flow = build_flow(settings, channel)
+    events = EventLog(flow.repo.engine)
+    recovery = Recovery(
+        flow,
+        events,
+        RecoveryConfig(
+            interval_s=settings.generation_recovery_interval_s,
+            batch_max=settings.generation_recovery_batch_max,
+            submit_within=timedelta(seconds=settings.generation_submit_within_s),
+            age_max=timedelta(seconds=settings.generation_age_max_s),
+            poll_after=timedelta(seconds=settings.generation_poll_after_s),
+            poll_backoff_max=timedelta(seconds=settings.generation_poll_backoff_max_s),
+            events_keep=timedelta(seconds=settings.generation_events_keep_s),
+        ),
+    )
+    listener: Listener[int] = Listener(
+        libpq_url(settings.database_url), "generation_changes", parse_notification
+    )
+    listener.start()
+    servicer = GenerationServicer(
+        flow, flow.catalog, CallerAuthenticator(settings.generation_caller_tokens), listener, events
+    )
+    registration = Registration(
+        lambda s: generation_pb2_grpc.add_GenerationServiceServicer_to_server(servicer, s),
+        SERVICE_NAME,
+    )
+    server, port, health = create_server([registration], settings.generation_grpc_address)
+    await server.start()
+    await set_serving(health, [SERVICE_NAME], False)
+    tasks = [
+        asyncio.create_task(
+            follow_database(
+                flow.repo.engine, health, [SERVICE_NAME], settings.generation_health_interval_s
+            )
+        )
+    ]
+    if recover:
+        tasks.append(asyncio.create_task(recovery.run_forever()))
+    serve_metrics(settings.generation_metrics_port)
+    return GenerationApp(
+        server, port, flow, recovery, listener, channel, tasks, settings.shutdown_grace_s
+    )
+
+
+def main() -> None:
+    run_service("generation", GenerationSettings, start)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""The generation service's own metrics, beside the per-RPC ones."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+RECOVERY_ACTIONS = Counter(
+    "generation_recovery_actions_total",
+    "Recovery steps taken, by kind of work and outcome (ok or error)",
+    ["step", "outcome"],
+)
+PROVIDER_DUPLICATES_CANCELED = Counter(
+    "generation_provider_duplicates_canceled_total",
+    "Second jobs found at the provider for one generation, and canceled",
+)
+COPIES_LOST = Counter(
+    "generation_output_copies_lost_total",
+    "Outputs whose copy was given up after the bounded attempts",
+)
+UNPAID_DELIVERIES = Counter(
+    "generation_unpaid_deliveries_total",
+    "Videos delivered whose hold had timed out and that could not be charged",
+)

@@ -1,0 +1,421 @@
+"""Every query of the generation schema, as named operations: the statements are built
+here and nowhere else. Each public coroutine is one transaction.
+
+Guards in the WHERE clauses make every write conditional on the state it expects, so a
+write that lost a race changes nothing and returns None.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from .domain import Changes, Charge, Generation, Status, Step
+
+_FIELDS = (
+    "id::text AS id",
+    "user_id::text AS user_id",
+    "model",
+    "resolution",
+    "prompt",
+    "negative_prompt",
+    "duration_s",
+    "seed",
+    "image_url",
+    "provider_model",
+    "provider_input",
+    "price",
+    "status",
+    "progress",
+    "charge",
+    "prediction_id",
+    "output_url",
+    "video_url",
+    "error",
+    "logs",
+    "retry_of::text AS retry_of",
+    "created_at",
+    "completed_at",
+    "seq",
+    "fingerprint",
+    "copy_lost",
+    "provider_missing",
+)
+
+
+def columns(alias: str = "") -> str:
+    """The select list of a Generation, its columns qualified by ``alias`` when given."""
+    return ", ".join(f"{alias}.{f}" if alias else f for f in _FIELDS)
+
+
+_COLUMNS = columns()
+_OPEN = "status IN ('queued', 'starting', 'processing')"
+_AVAILABLE = (
+    "(lease_until IS NULL OR lease_until < now())"
+    " AND (recover_after IS NULL OR recover_after <= now())"
+)
+# What each kind of recovery work looks like (each has its own partial index).
+_STEP_CONDITION = {
+    Step.SETTLE: "(charge IN ('pending', 'reserved', 'charged')"
+    " AND status IN ('failed', 'canceled', 'timed_out'))"
+    " OR (charge IN ('pending', 'reserved') AND status = 'succeeded')",
+    Step.CHARGE: "status = 'queued' AND charge = 'pending'",
+    Step.SUBMIT: f"{_OPEN} AND charge IN ('reserved', 'charged') AND prediction_id IS NULL",
+    # Backed off per row (back_off_poll); the age limit is judged once the provider
+    # has been asked.
+    Step.POLL: "status IN ('starting', 'processing') AND prediction_id IS NOT NULL"
+    " AND next_poll_at <= now()",
+    Step.COPY: "status = 'succeeded' AND video_url IS NULL AND NOT copy_lost",
+}
+RECOVERY_BACKOFF_MAX = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Lease:
+    """The right to take the next step of one generation, until someone else claims it."""
+
+    generation_id: str
+    token: str
+
+
+def generation_from(values: dict) -> Generation:
+    values.pop("created", None)
+    values["status"] = Status(values["status"])
+    values["charge"] = Charge(values["charge"])
+    return Generation(**values)
+
+
+def _generation(row) -> Generation:
+    return generation_from(dict(row._mapping))
+
+
+class GenerationRepository:
+    def __init__(self, engine: AsyncEngine, lease: timedelta) -> None:
+        self.engine = engine
+        # One statement is its own transaction: no BEGIN / COMMIT round trips.
+        self._single = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.lease = lease
+
+    async def _one(self, conn: AsyncConnection, where: str, params: dict) -> Generation | None:
+        row = (
+            await conn.execute(
+                text(f"SELECT {_COLUMNS} FROM generation.generations WHERE {where}"), params
+            )
+        ).first()
+        return _generation(row) if row else None
+
+    async def _update(
+        self, generation_id: str, assignments: str, condition: str = "TRUE", **params
+    ) -> Generation | None:
+        """One guarded UPDATE; None when the condition no longer holds."""
+        async with self._single.connect() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        f"UPDATE generation.generations SET {assignments}"
+                        f" WHERE id = :id AND ({condition}) RETURNING {_COLUMNS}"
+                    ),
+                    dict(params, id=generation_id),
+                )
+            ).first()
+        return _generation(row) if row else None
+
+    # ------------------------------------------------------------------ reads
+
+    async def get(self, generation_id: str) -> Generation | None:
+        async with self.engine.connect() as conn:
+            return await self._one(conn, "id = :id", {"id": generation_id})
+
+    async def by_prediction(self, prediction_id: str) -> Generation | None:
+        async with self.engine.connect() as conn:
+            return await self._one(conn, "prediction_id = :p", {"p": prediction_id})
+
+    async def list_for_user(
+        self, user_id: str, before_seq: int | None, limit: int
+    ) -> list[Generation]:
+        where = "user_id = :u" + (" AND seq < :before" if before_seq is not None else "")
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text(
+                        f"SELECT {_COLUMNS} FROM generation.generations WHERE {where}"
+                        " ORDER BY seq DESC LIMIT :n"
+                    ),
+                    {"u": user_id, "before": before_seq, "n": limit},
+                )
+            ).all()
+        return [_generation(r) for r in rows]
+
+    # ------------------------------------------------------------------ creation
+
+    async def insert_or_get(self, values: dict) -> tuple[Generation, Lease | None]:
+        """Insert a queued generation leased to the caller (the lease is returned), or
+        return the key's existing one (no lease)."""
+        token = str(uuid.uuid4())
+        params = dict(
+            values,
+            provider_input=json.dumps(values["provider_input"]),
+            lease=self.lease,
+            token=token,
+        )
+        async with self._single.connect() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        "WITH new AS (INSERT INTO generation.generations (id, user_id,"
+                        " idempotency_key, fingerprint, model, resolution, prompt, negative_prompt,"
+                        " duration_s, seed, image_url, provider_model, provider_input, price, status,"
+                        " retry_of, lease_until, lease_owner)"
+                        " VALUES (:id, :user_id, :idempotency_key, :fingerprint, :model, :resolution,"
+                        " :prompt, :negative_prompt, :duration_s, :seed, :image_url, :provider_model,"
+                        " CAST(:provider_input AS jsonb), :price, 'queued', :retry_of, now() + :lease,"
+                        " :token)"
+                        f" ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING {_COLUMNS})"
+                        " SELECT *, true AS created FROM new UNION ALL"
+                        f" SELECT {_COLUMNS}, false FROM generation.generations"
+                        " WHERE user_id = :user_id AND idempotency_key = :idempotency_key"
+                        " AND NOT EXISTS (SELECT 1 FROM new)"
+                    ),
+                    params,
+                )
+            ).first()
+        if row is None:  # the conflicting row was inserted by a transaction not yet visible
+            async with self.engine.connect() as conn:
+                gen = await self._one(
+                    conn,
+                    "user_id = :u AND idempotency_key = :k",
+                    {"u": values["user_id"], "k": values["idempotency_key"]},
+                )
+            assert gen is not None
+            return gen, None
+        gen = _generation(row)
+        return gen, Lease(gen.id, token) if row.created else None
+
+    # ------------------------------------------------------------------ money
+
+    async def mark_reserved(self, generation_id: str) -> Generation | None:
+        return await self._update(generation_id, "charge = 'reserved'", "charge = 'pending'")
+
+    async def mark_captured(self, generation_id: str) -> Generation | None:
+        return await self._update(generation_id, "charge = 'captured'", "charge = 'reserved'")
+
+    async def mark_released(self, generation_id: str) -> Generation | None:
+        return await self._update(generation_id, "charge = 'released'", "charge = 'reserved'")
+
+    async def mark_charged(self, generation_id: str) -> Generation | None:
+        """Charged at once: a row from before holds, or a delivered video whose hold
+        had timed out."""
+        return await self._update(
+            generation_id, "charge = 'charged'", "charge IN ('pending', 'reserved')"
+        )
+
+    async def mark_never_charged(self, generation_id: str) -> Generation | None:
+        return await self._update(generation_id, "charge = 'none'", "charge = 'pending'")
+
+    async def mark_unpaid(self, generation_id: str) -> Generation | None:
+        """A delivered video nothing could be charged for (logged and counted)."""
+        return await self._update(generation_id, "charge = 'released'", "charge = 'reserved'")
+
+    async def reject(self, generation_id: str, error: str) -> Generation | None:
+        """Short of credits before anything was submitted."""
+        return await self._update(
+            generation_id,
+            "status = 'rejected', charge = 'none', error = :e,"
+            " completed_at = now(), lease_until = NULL, lease_owner = NULL",
+            "status = 'queued' AND charge = 'pending'",
+            e=error,
+        )
+
+    async def mark_refunded(self, generation_id: str, refunded: bool) -> Generation | None:
+        """The refund landed (or there was never a charge to give back)."""
+        return await self._update(
+            generation_id,
+            "charge = :c",
+            "charge IN ('pending', 'charged')",
+            c=(Charge.REFUNDED if refunded else Charge.NONE).value,
+        )
+
+    # ------------------------------------------------------------------ the provider
+
+    async def store_prediction(
+        self, generation_id: str, prediction_id: str, poll_after: timedelta
+    ) -> Generation | None:
+        """Record the job; None when another prediction was stored first."""
+        return await self._update(
+            generation_id,
+            "prediction_id = :p, submitted_at = now(), last_news_at = now(),"
+            " status = CASE WHEN status = 'queued' THEN 'starting' ELSE status END,"
+            " next_poll_at = now() + :poll, lease_until = NULL, lease_owner = NULL",
+            "prediction_id IS NULL",
+            p=prediction_id,
+            poll=poll_after,
+        )
+
+    async def apply(
+        self,
+        generation_id: str,
+        decide: Callable[[Generation], Changes | None],
+        poll_after: timedelta,
+    ) -> tuple[Generation | None, Changes | None]:
+        """Lock the row, let ``decide`` compute the change, write it; one transaction."""
+        async with self.engine.begin() as conn:
+            gen = await self._one(conn, "id = :id FOR UPDATE", {"id": generation_id})
+            if gen is None:
+                return None, None
+            changes = decide(gen)
+            if changes is None:
+                await conn.execute(
+                    text(
+                        "UPDATE generation.generations SET last_news_at = now(),"
+                        f" provider_missing = 0 WHERE id = :id AND {_OPEN}"
+                    ),
+                    {"id": generation_id},
+                )
+                return gen, None
+            row = (
+                await conn.execute(
+                    text(
+                        "UPDATE generation.generations SET status = :status, progress = :progress,"
+                        " logs = :logs, output_url = coalesce(:output_url, output_url),"
+                        " error = coalesce(:error, error), last_news_at = now(),"
+                        " next_poll_at = now() + :poll_after, poll_attempts = 0, provider_missing = 0,"
+                        " completed_at = CASE WHEN :terminal THEN now() ELSE completed_at END"
+                        f" WHERE id = :id RETURNING {_COLUMNS}"
+                    ),
+                    {
+                        "id": generation_id,
+                        "status": changes.status.value,
+                        "progress": changes.progress,
+                        "logs": changes.logs,
+                        "output_url": changes.output_url,
+                        "error": changes.error,
+                        "terminal": changes.terminal,
+                        "poll_after": poll_after,
+                    },
+                )
+            ).first()
+        return _generation(row), changes
+
+    async def end(self, generation_id: str, status: Status, error: str) -> Generation | None:
+        """An open generation ends (failed, canceled, timed out) without provider news."""
+        assert status.terminal
+        return await self._update(
+            generation_id,
+            "status = :s, error = :e, completed_at = now(), lease_until = NULL, lease_owner = NULL",
+            _OPEN,
+            s=status.value,
+            e=error[:2000],
+        )
+
+    async def back_off_poll(
+        self, generation_id: str, base: timedelta, cap: timedelta, missing: bool
+    ) -> None:
+        """No news: poll less and less often, up to a bound, until the age limit."""
+        await self._update(
+            generation_id,
+            "poll_attempts = poll_attempts + 1, next_poll_at = now() + least("
+            ":base * power(2, least(poll_attempts, 20)), :cap), provider_missing = CASE WHEN"
+            " :missing THEN provider_missing + 1 ELSE 0 END",
+            _OPEN,
+            base=base,
+            cap=cap,
+            missing=missing,
+        )
+
+    # ------------------------------------------------------------------ our copy
+
+    async def store_video(self, generation_id: str, url: str) -> Generation | None:
+        return await self._update(generation_id, "video_url = :u", "video_url IS NULL", u=url)
+
+    async def copy_failed(self, generation_id: str, attempts_max: int) -> Generation | None:
+        """Count a failed copy; past the bound, keep the provider's URL and say so."""
+        return await self._update(
+            generation_id,
+            "copy_attempts = copy_attempts + 1,"
+            " copy_lost = copy_attempts + 1 >= :n,"
+            " video_url = CASE WHEN copy_attempts + 1 >= :n THEN output_url END",
+            "video_url IS NULL AND NOT copy_lost",
+            n=attempts_max,
+        )
+
+    # ------------------------------------------------------------------ leases
+
+    async def claim_next(
+        self, step: Step, skip: list[str] | None = None
+    ) -> tuple[Generation, Lease] | None:
+        """Lease the oldest row needing ``step`` that nobody holds (and not in ``skip``:
+        rows already worked on in this pass), or None.
+
+        One row at a time: the lease covers one piece of work, never a queue of them.
+        SKIP LOCKED and the lease together keep replicas off each other's rows.
+        """
+        token = str(uuid.uuid4())
+        async with self._single.connect() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        "UPDATE generation.generations SET lease_until = now() + :lease,"
+                        " lease_owner = :token WHERE id = (SELECT id FROM generation.generations"
+                        f"  WHERE ({_STEP_CONDITION[step]}) AND {_AVAILABLE}"
+                        "  AND id <> ALL(CAST(:skip AS uuid[]))"
+                        "  ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)"
+                        f" RETURNING {_COLUMNS}"
+                    ),
+                    {"lease": self.lease, "token": token, "skip": skip or []},
+                )
+            ).first()
+        if row is None:
+            return None
+        gen = _generation(row)
+        return gen, Lease(gen.id, token)
+
+    async def renew(self, lease: Lease) -> Generation | None:
+        """Extend a lease still held (nobody claimed the row since); None when lost."""
+        return await self._update(
+            lease.generation_id,
+            "lease_until = now() + :lease",
+            "lease_owner = :token",
+            lease=self.lease,
+            token=lease.token,
+        )
+
+    async def defer(self, lease: Lease, wait: timedelta) -> None:
+        """Give the row back, not to be taken again before ``wait`` has passed."""
+        await self._update(
+            lease.generation_id,
+            "lease_until = NULL, lease_owner = NULL, recover_after = now() + :wait",
+            "lease_owner = :token",
+            token=lease.token,
+            wait=wait,
+        )
+
+    async def release(
+        self, lease: Lease, *, failed: bool = False, backoff_base: timedelta = timedelta(seconds=1)
+    ) -> None:
+        """Give the row back. After a failed step, it waits longer each time before
+        recovery tries it again, so a row that cannot progress never blocks others."""
+        if failed:
+            await self._update(
+                lease.generation_id,
+                "lease_until = NULL, lease_owner = NULL,"
+                " recovery_failures = recovery_failures + 1, recover_after = now() + least("
+                ":base * power(2, least(recovery_failures, 20)), :cap)",
+                "lease_owner = :token",
+                token=lease.token,
+                base=backoff_base,
+                cap=RECOVERY_BACKOFF_MAX,
+            )
+        else:
+            await self._update(
+                lease.generation_id,
+                "lease_until = NULL, lease_owner = NULL,"
+                " recovery_failures = 0, recover_after = NULL",
+                "lease_owner = :token",
+                token=lease.token,
+            )
