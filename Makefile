@@ -1,55 +1,71 @@
 # Everything a newcomer needs: `make run` and `make test`. Each target installs what it
-# needs into .venv (Python) and .tools (node-based linters) on first use.
+# needs on first use: uv (pinned, from PyPI, into .tools/uv), then the workspace into
+# .venv from the committed uv.lock, with only the dependency groups the target uses.
 PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/uv/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
-DEPS_STAMP := $(VENV)/.deps-installed
-GEN := gen/python
-GEN_STAMP := $(GEN)/.generated
+# The stubs package's import package, generated from protos/ (never committed).
+STUBS := libs/protos/videogen
+STUBS_STAMP := $(STUBS)/.generated
 PROTOS := $(shell find protos -name '*.proto' | sort)
+GRPC_TOOLS := grpcio-tools==1.85.1
+PROTOBUF := protobuf==7.36.2
 BUF := .tools/node_modules/.bin/buf
 BUF_VERSION := 1.75.0
 PYTEST_ARGS ?=
+# Never download a Python: use the one given (3.11 or newer).
+export UV_PYTHON_DOWNLOADS := never
+SYNC := $(UV) sync --frozen --inexact --python $(PYTHON) --quiet
 
-.PHONY: run test proto lint migrate bench soak clean
+.PHONY: run test proto lint types migrate bench soak k8s clean
 
-run: $(GEN_STAMP)
+run: $(STUBS_STAMP)
+	$(SYNC)
 	$(PY) scripts/run_stack.py
 
-test: $(GEN_STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+test: $(STUBS_STAMP)
+	$(SYNC) --group test
+	$(PY) scripts/test_tiers.py $(PYTEST_ARGS)
 
-proto: $(GEN_STAMP)
+proto: $(STUBS_STAMP)
 
-migrate: $(GEN_STAMP)
+migrate: $(STUBS_STAMP)
+	$(SYNC)
 	$(PY) scripts/migrate.py
 
-bench: $(GEN_STAMP)
+bench: $(STUBS_STAMP)
+	$(SYNC) --group test --group bench
 	$(PY) bench/credits_bench.py
 
 # SOAK_SECONDS (600) of seeded load and faults, then an audit; SOAK_SEED replays a run.
-soak: $(GEN_STAMP)
+soak: $(STUBS_STAMP)
+	$(SYNC) --group test
 	$(PY) -m videogen_soak
 
-lint: $(GEN_STAMP) $(BUF)
+lint: $(STUBS_STAMP) $(BUF)
+	$(SYNC) --group lint --group test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(BUF) format --diff --exit-code protos
 	@mkdir -p .tools
-	$(PY) -m grpc_tools.protoc -Iprotos --include_source_info --include_imports \
+	$(UV) tool run --quiet --python $(PYTHON) --from $(GRPC_TOOLS) --with $(PROTOBUF) \
+		python -m grpc_tools.protoc -Iprotos --include_source_info --include_imports \
 		--descriptor_set_out=.tools/protos.binpb $(PROTOS)
 	$(BUF) lint .tools/protos.binpb --config protos/buf.yaml --path videogen
 
-$(DEPS_STAMP): requirements.txt requirements-dev.txt scripts/link_paths.py
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	$(PY) scripts/link_paths.py
-	touch $@
+$(UV):
+	$(PYTHON) -m venv .tools/uv
+	.tools/uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(GEN_STAMP): $(DEPS_STAMP) $(PROTOS) $(wildcard services/*)
-	$(PY) scripts/link_paths.py
-	rm -rf $(GEN)
-	mkdir -p $(GEN)
-	$(PY) -m grpc_tools.protoc -Iprotos --python_out=$(GEN) --pyi_out=$(GEN) \
-		--grpc_python_out=$(GEN) $(PROTOS)
+$(STUBS_STAMP): $(UV) $(PROTOS)
+	rm -rf $(STUBS)
+	mkdir -p $(STUBS)
+	$(UV) tool run --quiet --python $(PYTHON) --from $(GRPC_TOOLS) --with $(PROTOBUF) \
+		python -m grpc_tools.protoc -Iprotos --python_out=libs/protos \
+		--pyi_out=libs/protos --grpc_python_out=libs/protos $(PROTOS)
 	touch $@
 
 $(BUF):
@@ -57,4 +73,4 @@ $(BUF):
 	cd .tools && npm install --silent --no-audit --no-fund --no-save @bufbuild/buf@$(BUF_VERSION)
 
 clean:
-	rm -rf $(VENV) .tools $(GEN)
+	rm -rf $(VENV) .tools $(STUBS)

