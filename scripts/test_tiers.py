@@ -5,6 +5,7 @@ service in one process, the emulator), soak (the stack as processes under faults
 Arguments are passed to pytest for every tier (`PYTEST_ARGS="-k deduct" make test`); a
 tier none of whose tests match is skipped. Exits non-zero when any tier failed.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -24,16 +25,16 @@ NO_TESTS_COLLECTED = 5
 
 
 def paths(patterns: list[str]) -> list[str]:
-    return sorted(str(p.relative_to(ROOT)) for pattern in patterns for p in ROOT.glob(pattern)
-                  if p.is_dir())
+    return sorted(
+        str(p.relative_to(ROOT)) for pattern in patterns for p in ROOT.glob(pattern) if p.is_dir()
+    )
 
 
 def main(args: list[str]) -> int:
     lines, failed, total = [], [], 0.0
     for tier, patterns in TIERS.items():
         began = time.monotonic()
-        code = subprocess.call([sys.executable, "-m", "pytest", *paths(patterns), *args],
-                               cwd=ROOT)
+        code = subprocess.call([sys.executable, "-m", "pytest", *paths(patterns), *args], cwd=ROOT)
         took = time.monotonic() - began
         if code == NO_TESTS_COLLECTED:
             lines.append(f"  {tier:<12} {'-':>7}  no test selected")

@@ -10,8 +10,8 @@ import json
 
 from aiohttp import web
 
-from .errors import problem
 from .app import EMULATOR
+from .errors import problem
 
 
 async def get_config(request: web.Request) -> web.StreamResponse:

@@ -7,11 +7,11 @@ from typing import Any
 
 from aiohttp import web
 
+from .app import EMULATOR, add_routes
 from .config import EmulatorConfig
 from .control import add_control_routes
 from .errors import make_middlewares
 from .lifecycle import Lifecycle
-from .app import EMULATOR, add_routes
 from .store import Prediction, PredictionStore
 from .webhooks import WebhookDispatcher
 

@@ -12,10 +12,10 @@ from aiohttp import web
 
 from .grpc_server import wait_for_termination_signal
 from .logs import configure_logging
-from .settings import load_settings
+from .settings import ServiceSettings, load_settings
 
 log = logging.getLogger(__name__)
-S = TypeVar("S")
+S = TypeVar("S", bound=ServiceSettings)
 
 
 class Stoppable(Protocol):
@@ -49,7 +49,7 @@ async def start_site(
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    return runner, site._server.sockets[0].getsockname()[1]
+    return runner, int(runner.addresses[0][1])
 
 
 @dataclass

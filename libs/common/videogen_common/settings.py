@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import TypeVar
 
 from pydantic import ValidationError
@@ -22,13 +23,14 @@ class ServiceSettings(BaseSettings):
     shutdown_grace_s: float = 10.0
 
 
-S = TypeVar("S", bound=BaseSettings)
+S = TypeVar("S", bound="ServiceSettings")
 
 
 def load_settings(cls: type[S], **overrides: object) -> S:
     """Build settings or stop the process with a message naming each bad variable."""
     try:
-        return cls(**overrides)
+        make: Callable[..., S] = cls  # BaseSettings reads the environment in __init__
+        return make(**overrides)
     except ValidationError as exc:
         lines = [f"invalid configuration for {cls.__name__}:"]
         for err in exc.errors():

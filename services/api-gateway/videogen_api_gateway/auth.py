@@ -13,6 +13,7 @@ import hmac
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 
@@ -38,8 +39,8 @@ class Authenticator:
         self._events_key = hmac.new(seed.encode(), b"videogen-events", hashlib.sha256).digest()
         self._events_ttl_s = events_ttl_s
 
-    async def _claims(self, token: str) -> dict:
-        options = {"require": ["exp", "sub"]}
+    async def _claims(self, token: str) -> dict[str, Any]:
+        options: Any = {"require": ["exp", "sub"]}
         if self._jwks is not None:
             # PyJWKClient fetches with blocking I/O (then caches): keep it off the loop.
             signing_key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)

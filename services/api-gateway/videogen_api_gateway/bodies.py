@@ -114,6 +114,7 @@ async def _json(request: web.Request) -> object:
 
 
 async def read_generation(request: web.Request, task: str) -> tuple[dict, bytes | None]:
+    data: object
     if request.content_type.startswith("multipart/") and task == "image-to-video":
         data, image = await _multipart(request)
     else:

@@ -69,7 +69,9 @@ class Context:
 
 
 def context_of(request: web.Request) -> Context:
-    return request.app[CONTEXT]
+    context = request.app[CONTEXT]
+    assert isinstance(context, Context)
+    return context
 
 
 def principal_of(request: web.Request) -> Principal:

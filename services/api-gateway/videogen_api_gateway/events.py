@@ -65,7 +65,8 @@ class _Positions:
     """Where the client is in both logs, and the id of the last event sent."""
 
     def __init__(self, resume: tuple[int, int] | None) -> None:
-        self.entry, self.event = resume if resume else (None, None)
+        self.entry: int | None = resume[0] if resume else None
+        self.event: int | None = resume[1] if resume else None
         self.last_sent = ""
 
     @property

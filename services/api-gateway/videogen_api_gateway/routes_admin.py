@@ -86,7 +86,7 @@ async def grant(request: web.Request) -> web.Response:
         user_id=user_id,
         amount=amount,
         idempotency_key=f"admin:{key}",
-        description=reason.strip(),
+        description=str(reason).strip(),
         actor=f"admin:{admin.user_id}",
     )
     if kind == "adjustment":

@@ -3,7 +3,9 @@ only (the outcome is a plain dataclass)."""
 
 from __future__ import annotations
 
-from videogen_common.errors import FieldViolation, InvalidArgument
+from collections.abc import Callable
+
+from videogen_common.errors import FieldViolation, InvalidArgument, ServiceError
 
 from .domain import (
     AlreadyRefunded,
@@ -43,7 +45,7 @@ def settle(outcome, mutation: Mutation) -> Applied:
         )
     if status == "no_account":
         raise unknown_account(mutation.user_id or "")
-    simple = {
+    simple: dict[str, Callable[[], ServiceError]] = {
         "key_reused": IdempotencyKeyReused,
         "no_charge": lambda: ChargeNotFound(f"no charge with reference {ref!r}"),
         "no_hold": lambda: HoldNotFound(f"no hold with reference {ref!r}"),

@@ -77,7 +77,7 @@ class LedgerRepository:
 
     async def ensure_account(self, user_id: str, grant: int) -> tuple[Account, bool]:
         async with self.engine.begin() as conn:
-            created = (
+            created: object = (
                 await conn.execute(
                     text("SELECT credits.open_account(:u, :g)"), {"u": user_id, "g": grant}
                 )

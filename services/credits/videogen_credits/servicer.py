@@ -322,7 +322,7 @@ class CreditsServicer(pb_grpc.CreditsServiceServicer):
                     account = await self._ledger.get_account(user_id)
                     seen = account.last_entry_id
                     yield self._state_pb(account, seen, None, 0)
-                elif change.kind is None or change.entry_id > seen:
+                elif change is not None and (change.kind is None or change.entry_id > seen):
                     # Each change is read back: what can be spent counts only live grants.
                     account = await self._ledger.get_account(user_id)
                     if change.kind is None:  # a hold opened or ended: no entry

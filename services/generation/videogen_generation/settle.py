@@ -63,8 +63,8 @@ class Settler:
             if result is HoldResult.DONE:
                 return await self.repo.mark_captured(gen.id) or gen
             return await self._charge_instead(gen)
-        result = await self.credits.refund(gen, gen.error or gen.status.value)
-        return await self.repo.mark_refunded(gen.id, result is RefundResult.REFUNDED) or gen
+        refunded = await self.credits.refund(gen, gen.error or gen.status.value)
+        return await self.repo.mark_refunded(gen.id, refunded is RefundResult.REFUNDED) or gen
 
     async def _charge_instead(self, gen: Generation) -> Generation:
         """The hold is gone (it timed out under a job that ran long): charge at once."""

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 
 class Malformed(Exception):
@@ -81,7 +82,7 @@ ACTIVE = ("active", "trialing")
 FREE = "free"
 
 
-def _dict(value: object) -> dict:
+def _dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
@@ -107,14 +108,14 @@ def _iso(value: object, name: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _who(metadata: dict, fallback: object = "") -> str:
+def _who(metadata: dict[str, Any], fallback: object = "") -> str:
     user = _text(fallback) or _text(metadata.get("user_id"))
     if not user:
         raise Malformed("the event names no user (metadata.user_id)")
     return user
 
 
-def parse_stripe(event: dict) -> PaymentEvent:
+def parse_stripe(event: dict[str, Any]) -> PaymentEvent:
     kind = _text(event.get("type"))
     thing = _dict(_dict(event.get("data")).get("object"))
     metadata = _dict(thing.get("metadata"))
@@ -173,7 +174,7 @@ def parse_stripe(event: dict) -> PaymentEvent:
     raise Ignored(kind or "no type")
 
 
-def parse_dodo(event: dict) -> PaymentEvent:
+def parse_dodo(event: dict[str, Any]) -> PaymentEvent:
     kind = _text(event.get("type"))
     data = _dict(event.get("data"))
     metadata = _dict(data.get("metadata"))

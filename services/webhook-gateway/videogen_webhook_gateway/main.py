@@ -17,7 +17,7 @@ from videogen_common.service_main import HttpApp, run_service, start_site
 
 from .domain import parse_dodo, parse_stripe
 from .repository import Deliveries
-from .routes import Endpoint, build_app, readiness
+from .routes import Endpoint, Verify, build_app, readiness
 from .service import PaymentAction, ReplicateAction
 from .settings import WebhookGatewaySettings
 from .verify import Verifier, stripe_verifier
@@ -43,7 +43,7 @@ def _upstream_check(channels: dict[str, grpc.aio.Channel]):
     return check
 
 
-def _standard(secrets: list[str]) -> Verifier | None:
+def _standard(secrets: list[str]) -> Verify | None:
     return Verifier(secrets).verify if secrets else None
 
 
