@@ -8,7 +8,6 @@ Helpers are fixtures: with --import-mode=importlib, test modules cannot import t
 from __future__ import annotations
 
 import asyncio
-import socket
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -22,6 +21,8 @@ from videogen.credits.v1 import credits_pb2_grpc
 from videogen.generation.v1 import generation_pb2 as gpb
 from videogen.generation.v1 import generation_pb2_grpc
 from videogen_common.caller_auth import AuthedStub
+from videogen_common.testing.http import ApiClient
+from videogen_common.testing.waits import eventually, free_port
 from videogen_credits.main import start as start_credits
 from videogen_credits.settings import CreditsSettings
 from videogen_generation.main import start as start_generation
@@ -45,12 +46,6 @@ TOKENS = {
 REPLICATE_TOKEN = "r8_e2e_token"
 STRIPE_SECRET = "whsec_e2e_stripe_endpoint_secret"
 DODO_SECRET = "whsec_" + "ZTJlLWRvZG8tc2lnbmluZy1zZWNyZXQtMzItYnl0ZXM="
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -186,18 +181,7 @@ async def stack(stack_db, tmp_path, emulator_config):
 
 @pytest.fixture
 def wait_for():
-    async def wait(probe, timeout_s: float = 15.0, interval_s: float = 0.05):
-        """Await ``probe()`` until it returns something truthy, or fail."""
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while True:
-            value = await probe()
-            if value:
-                return value
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"condition not met in {timeout_s} s (last: {value!r})")
-            await asyncio.sleep(interval_s)
-
-    return wait
+    return eventually
 
 
 @pytest.fixture
@@ -281,30 +265,6 @@ JWT_SECRET = "e2e-supabase-jwt-secret-with-32-chars!!"
 ORIGIN = "http://app.example.test"
 
 
-def make_jwt(
-    user_id: str,
-    *,
-    secret: str = JWT_SECRET,
-    audience: str = "authenticated",
-    expires_in_s: int = 3600,
-    role: str = "authenticated",
-    **claims,
-) -> str:
-    import time
-
-    import jwt
-
-    payload = {
-        "sub": user_id,
-        "aud": audience,
-        "role": role,
-        "exp": int(time.time()) + expires_in_s,
-        "email": f"{user_id[:8]}@example.test",
-        **claims,
-    }
-    return jwt.encode(payload, secret, algorithm="HS256")
-
-
 @pytest.fixture
 def api_settings_overrides() -> dict:
     return {}
@@ -333,28 +293,9 @@ async def api(stack, tmp_path, api_settings_overrides):
     values.update(api_settings_overrides)
     app = await start_api(ApiGatewaySettings(_env_file=None, **values))
     session = aiohttp.ClientSession(base_url=app.base_url)
-    yield Api(app, session, values)
+    yield ApiClient(app, session, values, JWT_SECRET)
     await session.close()
     await app.stop()
-
-
-@dataclass
-class Api:
-    app: object
-    session: object
-    settings: dict  # what it was started with (to start another replica like it)
-
-    @staticmethod
-    def auth(user_id: str, **claims) -> dict:
-        return {"Authorization": f"Bearer {make_jwt(user_id, **claims)}"}
-
-    async def call(self, method: str, path: str, user_id: str | None = None, **kwargs):
-        headers = dict(kwargs.pop("headers", {}))
-        if user_id is not None:
-            headers.update(self.auth(user_id))
-        async with self.session.request(method, path, headers=headers, **kwargs) as response:
-            body = await response.json(content_type=None) if response.content_length != 0 else None
-            return response.status, body, response.headers
 
 
 @pytest.fixture

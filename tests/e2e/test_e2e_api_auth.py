@@ -1,6 +1,5 @@
 """Asymmetric user tokens from a JWKS URL, and access logs that never carry a token."""
 
-import asyncio
 import json
 import logging
 import time
@@ -79,7 +78,7 @@ async def test_rs256_tokens_from_a_jwks_url(stack, jwks, tmp_path, api_settings_
         await app.stop()
 
 
-async def test_access_logs_name_the_path_but_never_a_token(api, caplog):
+async def test_access_logs_name_the_path_but_never_a_token(api, caplog, wait_for):
     user = str(uuid.uuid4())
     # aiohttp decides per connection whether to log: enable INFO before the first request.
     with caplog.at_level(logging.INFO, logger="videogen_api_gateway.access"):
@@ -87,9 +86,16 @@ async def test_access_logs_name_the_path_but_never_a_token(api, caplog):
         token = minted["token"]
         await api.call("GET", f"/api/users/credits?token={token}", user)
         await api.call("GET", "/api/users/me", user)
-        await asyncio.sleep(0.2)  # the access line is written after the response
-    lines = [r for r in caplog.records if r.name == "videogen_api_gateway.access"]
-    assert {r.path for r in lines} >= {"/api/users/credits", "/api/users/me"}
+
+        def access_lines():  # each is written just after its response
+            lines = [r for r in caplog.records if r.name == "videogen_api_gateway.access"]
+            return (
+                lines
+                if {r.path for r in lines} >= {"/api/users/credits", "/api/users/me"}
+                else None
+            )
+
+        lines = await wait_for(access_lines)
     bearer = api.auth(user)["Authorization"].split()[1]
     for record in lines:
         text = json.dumps(record.__dict__, default=str)

@@ -80,33 +80,6 @@ async def test_insufficient_credits_is_402_with_balance_and_price(api, stack):
     assert (credits["credits"], credits["low_balance"]) == (0, True)
 
 
-async def test_invalid_fields_are_422_listing_each(api):
-    status, body, _ = await api.call(
-        "POST",
-        "/api/generation/text-to-video",
-        new_user(),
-        json={"prompt": "short", "duration": "five", "seed": True},
-    )
-    assert status == 422
-    assert {tuple(d["loc"]) for d in body["detail"]} == {("body", "duration"), ("body", "seed")}
-    status, body, _ = await api.call(
-        "POST",
-        "/api/generation/text-to-video",
-        new_user(),
-        json={"prompt": "short", "duration": 11},
-    )
-    assert status == 422
-    assert {d["loc"][1] for d in body["detail"]} == {"prompt", "duration"}
-    status, body, _ = await api.call(
-        "POST",
-        "/api/generation/text-to-video",
-        new_user(),
-        data=b"{not json",
-        headers={"Content-Type": "application/json"},
-    )
-    assert status == 422
-
-
 async def test_someone_elses_generation_is_404(api):
     owner, other = new_user(), new_user()
     _, created, _ = await api.call(
@@ -122,23 +95,6 @@ async def test_someone_elses_generation_is_404(api):
     ):
         status, body, _ = await api.call(method, path, other)
         assert status == 404 and "detail" in body
-
-
-@pytest.mark.parametrize(
-    "case", ["missing", "expired", "tampered", "wrong audience", "wrong secret", "not a uuid"]
-)
-async def test_bad_tokens_are_401(api, case):
-    user = new_user()
-    headers = {
-        "missing": {},
-        "expired": api.auth(user, expires_in_s=-10),
-        "tampered": {"Authorization": api.auth(user)["Authorization"][:-3] + "abc"},
-        "wrong audience": api.auth(user, audience="someone-else"),
-        "wrong secret": api.auth(user, secret="another-secret-of-32-characters!!!"),
-        "not a uuid": api.auth("admin"),
-    }[case]
-    status, body, _ = await api.call("GET", "/api/users/credits", headers=headers)
-    assert status == 401 and body["detail"]
 
 
 async def test_idempotency_key_replays_one_generation_charged_once(api):
@@ -260,87 +216,27 @@ async def test_image_upload_as_multipart(api, stack):
     assert status == 422 and body["detail"][0]["loc"] == ["body", "image"]
 
 
-async def test_cors_allows_only_the_configured_origins(api):
-    preflight = {
-        "Origin": "http://app.example.test",
-        "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "Authorization, Content-Type",
-    }
-    async with api.session.options("/api/generation/text-to-video", headers=preflight) as r:
-        assert r.status == 200
-        assert r.headers["Access-Control-Allow-Origin"] == "http://app.example.test"
-        assert r.headers["Access-Control-Allow-Credentials"] == "true"
-    evil = {**preflight, "Origin": "http://evil.example.test"}
-    async with api.session.options("/api/generation/text-to-video", headers=evil) as r:
-        assert "Access-Control-Allow-Origin" not in r.headers
-
-
 async def test_upstream_down_is_503_not_a_trace(api, stack):
     await stack.credits_app.stop(0)
     status, body, _ = await api.call("GET", "/api/users/credits", new_user())
     assert status == 503 and body == {"detail": "Service temporarily unavailable"}
 
 
-async def test_openapi_matches_the_routes(api):
-    status, doc, _ = await api.call("GET", "/openapi.json")
-    assert status == 200 and doc["openapi"] == "3.1.0"
-    documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
-    served = {
-        (r.method, r.resource.canonical)
-        for r in api.app.runner.app.router.routes()
-        if r.method not in ("HEAD", "OPTIONS") and not r.resource.canonical.startswith("/media")
-    }
-    assert documented == served
-
-
-@pytest.mark.parametrize(
-    "case",
-    [
-        "unknown charset",
-        "lone surrogate",
-        "unicode digit limit",
-        "unclosed ipv6 url",
-        "admin reason surrogate",
-    ],
-)
-async def test_odd_input_is_4xx_never_5xx(api, case):
-    user, admin = new_user(), new_user()
-    if case == "unknown charset":
-        answer = await api.call(
-            "POST",
-            "/api/generation/text-to-video",
-            user,
-            data=b'{"prompt": "a red fox running"}',
-            headers={"Content-Type": "application/json; charset=foo"},
-        )
-    elif case == "lone surrogate":
-        answer = await api.call(
-            "POST",
-            "/api/generation/text-to-video",
-            user,
-            data=b'{"prompt": "a red fox running \\ud800"}',
-            headers={"Content-Type": "application/json"},
-        )
-    elif case == "unicode digit limit":
-        answer = await api.call("GET", "/api/users/transactions?limit=%C2%B2", user)
-    elif case == "unclosed ipv6 url":
-        answer = await api.call(
-            "POST",
-            "/api/generation/image-to-video",
-            user,
-            json={"prompt": PROMPT, "image_url": "https://[::1"},
-        )
-    else:
-        answer = await api.call(
-            "POST",
-            f"/api/admin/users/{user}/credits",
-            None,
-            headers={
-                **api.auth(admin, role="admin"),
-                "Content-Type": "application/json",
-                "Idempotency-Key": "k",
-            },
-            data=b'{"amount": 5, "reason": "x\\udc00"}',
-        )
-    status, body, _ = answer
+async def test_fields_out_of_the_models_limits_are_422_listing_each(api):
+    # The catalog (prompt length, durations, URLs) is the generation service's: its
+    # refusals come back as the same 422 shape, one entry per field.
+    status, body, _ = await api.call(
+        "POST",
+        "/api/generation/text-to-video",
+        new_user(),
+        json={"prompt": "short", "duration": 11},
+    )
+    assert status == 422
+    assert {d["loc"][1] for d in body["detail"]} == {"prompt", "duration"}
+    status, body, _ = await api.call(
+        "POST",
+        "/api/generation/image-to-video",
+        new_user(),
+        json={"prompt": PROMPT, "image_url": "https://[::1"},
+    )
     assert status == 422 and body["detail"], (status, body)

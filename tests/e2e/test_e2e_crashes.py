@@ -144,10 +144,10 @@ async def test_two_replicas_recovering_at_once_submit_each_generation_once(
         for n in range(2)
     ]
     try:
-        await asyncio.sleep(2.6)  # the doomed replica's leases (2.5 s) expire
-        await asyncio.gather(*(r.recovery.run_once() for r in replicas))
 
         async def all_submitted():
+            # Both race for the rows once the doomed replica's leases (2.5 s) expire.
+            await asyncio.gather(*(r.recovery.run_once() for r in replicas))
             gens = await _generations(stack, user)
             return gens if all(g.status != gpb.STATUS_QUEUED for g in gens) else None
 
@@ -168,13 +168,12 @@ async def test_a_real_process_killed_after_charging_is_recovered(
     import asyncio
     import json as json_
     import os
-    import socket
     import subprocess
     import sys
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    from videogen_common.testing.waits import free_port
+
+    port = free_port()
     settings = stack.generation_settings(media_dir=tmp_path / "killed")
     env = dict(
         os.environ,

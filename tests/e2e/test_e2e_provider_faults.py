@@ -57,7 +57,8 @@ async def test_a_create_answered_past_its_deadline_is_found_not_sent_again(
     assert loop.time() - began < 4.0  # the create's own deadline, not the provider's pace
     assert gen.status != gpb.STATUS_FAILED
     await _finished(stack, user, gen.id, wait_for, gpb.STATUS_SUCCEEDED)
-    await asyncio.sleep(3.0)  # past the lease: recovery had every chance to submit again
+    # Terminal now, so nothing more is sent for it; any create sent before has landed.
+    await wait_for(lambda: stack.emulator.creates_unrecorded == 0)
     assert len(jobs_of(gen.id)) == 1
     balance, entries = await ledger(user)
     assert balance == 90 and not _kinds(entries, cpb.ENTRY_KIND_REFUND)
@@ -80,7 +81,8 @@ async def test_a_create_recorded_only_after_its_deadline_is_waited_for_not_repea
             gen = (await stub.CreateGeneration(t2v_request(user, "k"))).generation
         assert gen.status == gpb.STATUS_QUEUED
         await _finished(stack, user, gen.id, wait_for, gpb.STATUS_SUCCEEDED)
-        await asyncio.sleep(2.0)  # any second create sent meanwhile has landed by now
+        # Terminal now, so nothing more is sent; any second create sent meanwhile has landed.
+        await wait_for(lambda: stack.emulator.creates_unrecorded == 0)
     finally:
         await replica.stop(0)
     assert len(jobs_of(gen.id)) == 1

@@ -108,22 +108,29 @@ async def _create(request: web.Request, model: str | None) -> web.StreamResponse
         model, version = parsed
     else:
         version = "hidden"  # what Replicate reports for predictions made through a model
-    if config.create_record_delay_s > 0:
-        await asyncio.sleep(config.create_record_delay_s)
-    webhook = body.get("webhook")
-    events = body.get("webhook_events_filter")
-    if webhook is None and body.get("webhook_completed") is not None:
-        webhook, events = body["webhook_completed"], ["completed"]  # the legacy field
+    # Counted until recorded, so a test can tell no create is still on its way in.
+    emu.creates_unrecorded += 1
     try:
-        prediction = emu.create_prediction(
-            model=model,
-            version=version,
-            input=body["input"],
-            webhook=webhook,
-            webhook_events_filter=events,
-        )
-    except StoreFull:
-        return problem(429, "Too many predictions are still running.", headers={"Retry-After": "1"})
+        if config.create_record_delay_s > 0:
+            await asyncio.sleep(config.create_record_delay_s)
+        webhook = body.get("webhook")
+        events = body.get("webhook_events_filter")
+        if webhook is None and body.get("webhook_completed") is not None:
+            webhook, events = body["webhook_completed"], ["completed"]  # the legacy field
+        try:
+            prediction = emu.create_prediction(
+                model=model,
+                version=version,
+                input=body["input"],
+                webhook=webhook,
+                webhook_events_filter=events,
+            )
+        except StoreFull:
+            return problem(
+                429, "Too many predictions are still running.", headers={"Retry-After": "1"}
+            )
+    finally:
+        emu.creates_unrecorded -= 1
     wait_s = _prefer_wait(request.headers.get("Prefer", ""))
     if wait_s:
         try:

@@ -63,6 +63,9 @@ class Lifecycle:
         self._base_url = base_url
         self._rng = random.Random(get_config().seed)
         self._running = asyncio.Event()  # cleared while the "paused" knob is on
+        # Lifecycles waiting for the pause to lift: a test can see a job is held there
+        # (instead of sleeping and hoping it would have moved otherwise).
+        self.parked = 0
         self.set_paused(get_config().paused)
 
     def set_paused(self, paused: bool) -> None:
@@ -112,9 +115,18 @@ class Lifecycle:
             self._dispatcher.send(prediction.id, prediction.webhook, event, snapshot)
 
     async def _step(self, factor: float) -> None:
-        await self._running.wait()
+        await self._unpaused()
         await asyncio.sleep(self._config().step_delay_s * factor)
-        await self._running.wait()
+        await self._unpaused()
+
+    async def _unpaused(self) -> None:
+        if self._running.is_set():
+            return
+        self.parked += 1
+        try:
+            await self._running.wait()
+        finally:
+            self.parked -= 1
 
     async def _run(self, prediction: Prediction) -> None:
         factor = self._config().slow_factor if SLOW_MARKER in prompt_of(prediction.input) else 1.0

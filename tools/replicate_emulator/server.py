@@ -31,6 +31,7 @@ def _url_host(host: str) -> str:
 class Emulator:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
+        self.creates_unrecorded = 0  # create requests received, their job not yet stored
         self.dispatcher = WebhookDispatcher(lambda: self.config)
         self.store = PredictionStore(config.max_predictions, on_evict=self._evicted)
         self.lifecycle = Lifecycle(

@@ -6,8 +6,6 @@ cannot import each other or this file.
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +15,7 @@ import replicate
 from aiohttp import web
 
 from replicate_emulator import Emulator, EmulatorConfig, start_emulator
+from videogen_common.testing.waits import eventually
 
 TOKEN = "r8_test_token"
 WAN = "wavespeedai/wan-2.1-t2v-480p"
@@ -45,23 +44,6 @@ class Receiver:
         # Lower-case names, as HTTP headers are case-insensitive.
         self.requests.append(Received({k.lower(): v for k, v in request.headers.items()}, body))
         return web.Response(status=self.plan.pop(0) if self.plan else 200)
-
-
-async def eventually(
-    check: Callable[[], Any | Awaitable[Any]], timeout: float = 5.0, interval: float = 0.01
-) -> Any:
-    """Poll `check` until it returns something truthy; fail the test after `timeout`."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = check()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(interval)
 
 
 def fast_config(**overrides: Any) -> EmulatorConfig:

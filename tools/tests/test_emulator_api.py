@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import datetime
 
@@ -244,7 +243,7 @@ async def test_aborted_marker_is_visible_in_raw_json(client, emulator, wait_unti
 async def test_pause_freezes_the_lifecycle(client, emulator, wait_until):
     emulator.update_config({"paused": True})
     prediction = await client.predictions.async_create(model=WAN, input={"prompt": "x"})
-    await asyncio.sleep(0.2)  # ten step delays
+    await wait_until(lambda: emulator.lifecycle.parked == 1)  # held at the pause
     await prediction.async_reload()
     assert prediction.status == "starting"
     emulator.update_config({"paused": False})

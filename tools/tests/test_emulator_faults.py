@@ -53,7 +53,8 @@ async def test_a_lost_prediction_is_unknown_and_silent(client, emulator, receive
     assert missing.value.status == 404
     [record] = await _history(emulator)
     assert record["lost"] is True and record["status"] != "succeeded"
-    await asyncio.sleep(0.1)
+    # Its lifecycle has ended: nothing more can be sent for it.
+    await wait_until(lambda: emulator.store.history[prediction.id].task.done())
     statuses = {r.body for r in receiver.requests}
     assert not any(b'"succeeded"' in body for body in statuses)
 

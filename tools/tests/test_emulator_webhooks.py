@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 
@@ -176,8 +175,7 @@ async def test_drop_all_sends_nothing(client, emulator, receiver, wait_until):
     prediction = await client.predictions.async_create(
         model=WAN, input={"prompt": "x"}, webhook=receiver.url
     )
-    state = await drained(emulator, prediction.id, wait_until)
-    await asyncio.sleep(0.05)
+    state = await drained(emulator, prediction.id, wait_until)  # every delivery decided
     assert receiver.requests == []
     assert state["deliveries"] and all(d["outcome"] == "dropped" for d in state["deliveries"])
 
@@ -211,7 +209,8 @@ async def test_pause_stops_lifecycle_webhooks(client, emulator, receiver, wait_u
         model=WAN, input={"prompt": "x"}, webhook=receiver.url
     )
     await wait_until(lambda: len(receiver.requests) == 1)  # "start" goes out at creation
-    await asyncio.sleep(0.1)
+    await wait_until(lambda: emulator.lifecycle.parked == 1)  # held at the pause
+    assert (await deliveries(emulator, prediction.id))["status"] == "starting"
     assert statuses(receiver) == ["starting"]
     emulator.update_config({"paused": False})
     await drained(emulator, prediction.id, wait_until)

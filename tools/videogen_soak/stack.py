@@ -7,12 +7,12 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from videogen_common.migrations import upgrade_to_head
 from videogen_common.testing.tcp_proxy import TcpProxy
+from videogen_common.testing.waits import free_port
 
 from .cluster import Cluster
 from .processes import Service, grpc_serving, http_ok, python
@@ -20,12 +20,6 @@ from .processes import Service, grpc_serving, http_ok, python
 ROOT = Path(__file__).resolve().parents[2]
 INIS = sorted((ROOT / "services").glob("*/alembic.ini"))
 CREDITS_CALLERS = ("api", "generation", "payments", "admin")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import aiohttp
-import jwt
 from stripe import WebhookSignature
+
+from videogen_common.testing.tokens import make_jwt
 
 PACKAGES = {"credits_100": 100, "credits_500": 500, "credits_2000": 2000}
 PRICES = {"credits_100": 500, "credits_500": 2000, "credits_2000": 6000}  # cents
@@ -56,11 +56,7 @@ class Records:
 
 
 def user_token(secret: str, user: str, role: str = "authenticated") -> str:
-    return jwt.encode(
-        {"sub": user, "aud": "authenticated", "role": role, "exp": int(time.time()) + 6 * 3600},
-        secret,
-        algorithm="HS256",
-    )
+    return make_jwt(user, secret=secret, role=role, expires_in_s=6 * 3600)
 
 
 class Workload:

@@ -71,3 +71,29 @@ class ResourceExhausted(ServiceError):
 
 class Unavailable(ServiceError):
     reason = "UNAVAILABLE"
+
+
+# Refusals more than one service speaks of, by the same reason (one definition).
+
+
+class InsufficientCredits(FailedPrecondition):
+    reason = "INSUFFICIENT_CREDITS"
+
+    def __init__(self, balance: int, required: int) -> None:
+        super().__init__(
+            f"insufficient credits: balance {balance}, required {required}",
+            metadata={"balance": str(balance), "required": str(required)},
+        )
+        self.balance = balance
+        self.required = required
+
+
+class InDebt(FailedPrecondition):
+    reason = "IN_DEBT"
+
+    def __init__(self, debt: int, required: int) -> None:
+        super().__init__(
+            f"the account owes {debt} credits from a reversed payment",
+            metadata={"debt": str(debt), "required": str(required)},
+        )
+        self.debt = debt

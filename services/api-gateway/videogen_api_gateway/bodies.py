@@ -6,9 +6,9 @@ from __future__ import annotations
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from videogen_common.contract import IMAGE_BYTES_MAX
 from videogen_common.errors import FieldViolation, InvalidArgument
 
-IMAGE_BYTES_MAX = 10 * 1024 * 1024
 DEFAULTS = {
     "text-to-video": {"model": "t2v-14B", "resolution": "720p", "duration": 5},
     "image-to-video": {"model": "i2v-14B", "resolution": "720p", "duration": 5},

@@ -14,6 +14,7 @@ from limits.storage import storage_from_string
 
 from videogen.credits.v1 import credits_pb2 as cpb
 from videogen_common.caller_auth import AuthedStub
+from videogen_common.contract import IDEMPOTENCY_KEY_LENGTH_MAX
 from videogen_common.errors import FieldViolation, InvalidArgument, ResourceExhausted
 
 from .auth import Authenticator, Principal
@@ -81,7 +82,7 @@ def principal_of(request: web.Request) -> Principal:
 def idempotency_key(request: web.Request) -> str:
     """The client's Idempotency-Key, or a fresh one (the seed frontend sends none)."""
     key = request.headers.get("Idempotency-Key", "").strip()
-    if len(key) > 200:
+    if len(key) > IDEMPOTENCY_KEY_LENGTH_MAX:
         raise InvalidArgument.of(FieldViolation("Idempotency-Key", "at most 200 characters"))
     return key or f"auto-{uuid.uuid4().hex}"
 

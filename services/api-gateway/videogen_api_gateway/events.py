@@ -22,12 +22,13 @@ from aiohttp_sse import sse_response
 
 from videogen.credits.v1 import credits_pb2 as cpb
 from videogen.generation.v1 import generation_pb2 as gpb
+from videogen_common.contract import OPEN_GENERATION_STATUSES
 
 from .context import context_of
 from .shapes import generation_json
 
 log = logging.getLogger(__name__)
-UNFINISHED = (gpb.STATUS_QUEUED, gpb.STATUS_STARTING, gpb.STATUS_PROCESSING)
+UNFINISHED = tuple(gpb.Status.Value(f"STATUS_{s.upper()}") for s in OPEN_GENERATION_STATUSES)
 _EVENT_ID = re.compile(r"^(\d{1,18})-(\d{1,18})$")
 GONE = (ConnectionResetError, ClientConnectionResetError, BrokenPipeError)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import web
 
@@ -82,7 +83,7 @@ async def grant(request: web.Request) -> web.Response:
     await ctx.credits.EnsureAccount(
         cpb.EnsureAccountRequest(user_id=user_id), timeout=ctx.timeout_s
     )
-    common = dict(
+    common: dict[str, Any] = dict(
         user_id=user_id,
         amount=amount,
         idempotency_key=f"admin:{key}",

@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from videogen_common.contract import IDEMPOTENCY_KEY_LENGTH_MAX
 from videogen_common.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -20,7 +21,7 @@ from videogen_common.errors import (
     NotFound,
 )
 
-KEY_LENGTH_MAX = 200
+KEY_LENGTH_MAX = IDEMPOTENCY_KEY_LENGTH_MAX
 REFERENCE_LENGTH_MAX = 200
 TEXT_LENGTH_MAX = 500
 ACTOR_LENGTH_MAX = 200
@@ -229,29 +230,6 @@ class Drift:
     entries_sum: int
     broken_entry_id: int
     description: str
-
-
-class InsufficientCredits(FailedPrecondition):
-    reason = "INSUFFICIENT_CREDITS"
-
-    def __init__(self, balance: int, required: int) -> None:
-        super().__init__(
-            f"insufficient credits: balance {balance}, required {required}",
-            metadata={"balance": str(balance), "required": str(required)},
-        )
-        self.balance = balance
-        self.required = required
-
-
-class InDebt(FailedPrecondition):
-    reason = "IN_DEBT"
-
-    def __init__(self, debt: int, required: int) -> None:
-        super().__init__(
-            f"the account owes {debt} credits from a reversed payment",
-            metadata={"debt": str(debt), "required": str(required)},
-        )
-        self.debt = debt
 
 
 class IdempotencyKeyReused(AlreadyExists):

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from videogen_common.errors import FieldViolation, InvalidArgument, ServiceError
+from videogen_common.errors import (
+    FieldViolation,
+    InDebt,
+    InsufficientCredits,
+    InvalidArgument,
+    ServiceError,
+)
 
 from .domain import (
     AlreadyRefunded,
@@ -17,8 +23,6 @@ from .domain import (
     HoldExists,
     HoldNotFound,
     IdempotencyKeyReused,
-    InDebt,
-    InsufficientCredits,
     Mutation,
     NothingDue,
     PaymentNotFound,

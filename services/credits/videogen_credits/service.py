@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from videogen_common import wire
+from videogen_common.contract import PAGE_SIZE_DEFAULT
 from videogen_common.errors import FieldViolation, InvalidArgument, Unavailable
 
 from . import policy
@@ -36,7 +37,6 @@ from .outcomes import settle
 from .repository import LedgerRepository
 from .rules import Rules, raise_if
 
-PAGE_SIZE_DEFAULT = 50
 PAGE_SIZE_MAX = 200
 PAGE_KIND = "e"
 

@@ -343,7 +343,7 @@ class CreditsServicer(pb_grpc.CreditsServiceServicer):
             balance=account.available,
             low_balance=self._ledger.is_low(account.available, account.unlimited),
             entry_id=entry_id,
-            kind=KIND_TO_PB[kind] if kind else 0,
+            kind=KIND_TO_PB[kind] if kind else pb.ENTRY_KIND_UNSPECIFIED,
             amount=amount,
             reserved=account.reserved,
             debt=account.debt,

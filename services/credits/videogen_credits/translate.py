@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 
 from videogen.credits.v1 import credits_pb2 as pb
 from videogen_common.wire import timestamp
@@ -22,6 +23,10 @@ def optional_time(message, field: str) -> datetime | None:
     return getattr(message, field).ToDatetime(tzinfo=UTC)
 
 
+@overload
+def entry_pb(entry: Entry) -> pb.Entry: ...
+@overload
+def entry_pb(entry: None) -> None: ...
 def entry_pb(entry: Entry | None) -> pb.Entry | None:
     if entry is None:
         return None
@@ -75,6 +80,10 @@ def grant_pb(grant: Grant) -> pb.Grant:
     )
 
 
+@overload
+def hold_pb(hold: Hold) -> pb.Hold: ...
+@overload
+def hold_pb(hold: None) -> None: ...
 def hold_pb(hold: Hold | None) -> pb.Hold | None:
     if hold is None:
         return None

@@ -17,34 +17,13 @@ import grpc
 from videogen.credits.v1 import credits_pb2 as pb
 from videogen.credits.v1 import credits_pb2_grpc
 from videogen_common.caller_auth import AuthedStub
-from videogen_common.errors import FailedPrecondition, Unavailable
+from videogen_common.errors import InDebt, InsufficientCredits, Unavailable
 from videogen_common.grpc_status import RemoteError, parse_rpc_error
 
 from .domain import Generation
 
 TRANSPORT_ATTEMPTS_MAX = 3
 TRANSPORT_BACKOFF_S = 0.05
-
-
-class InsufficientCredits(FailedPrecondition):
-    reason = "INSUFFICIENT_CREDITS"
-
-    def __init__(self, balance: int, required: int) -> None:
-        super().__init__(
-            f"insufficient credits: balance {balance}, price {required}",
-            metadata={"balance": str(balance), "required": str(required)},
-        )
-        self.balance, self.required = balance, required
-
-
-class InDebt(FailedPrecondition):
-    reason = "IN_DEBT"
-
-    def __init__(self, debt: int, required: int) -> None:
-        super().__init__(
-            f"the account owes {debt} credits; nothing can be charged",
-            metadata={"debt": str(debt), "required": str(required)},
-        )
 
 
 class BillingUnavailable(Unavailable):

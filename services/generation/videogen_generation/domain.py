@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from videogen_common.contract import OPEN_GENERATION_STATUSES
+
 LOGS_KEPT_CHARS = 4000
 # Polls in a row answered "not found" before the job counts as lost by the provider.
 MISSING_POLLS_MAX = 5
@@ -39,10 +41,8 @@ class Status(str, enum.Enum):
         return self in (Status.FAILED, Status.CANCELED, Status.TIMED_OUT)
 
 
-TERMINAL = frozenset(
-    {Status.SUCCEEDED, Status.FAILED, Status.CANCELED, Status.TIMED_OUT, Status.REJECTED}
-)
-OPEN = frozenset(set(Status) - TERMINAL)
+OPEN = frozenset(Status(s) for s in OPEN_GENERATION_STATUSES)
+TERMINAL = frozenset(set(Status) - OPEN)
 _RANK = {Status.QUEUED: 0, Status.STARTING: 1, Status.PROCESSING: 2}
 
 

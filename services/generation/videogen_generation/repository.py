@@ -16,6 +16,8 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from videogen_common.contract import OPEN_GENERATION_STATUSES
+
 from .domain import Changes, Charge, Generation, Status, Step
 
 _FIELDS = (
@@ -55,7 +57,7 @@ def columns(alias: str = "") -> str:
 
 
 _COLUMNS = columns()
-_OPEN = "status IN ('queued', 'starting', 'processing')"
+_OPEN = "status IN ({})".format(", ".join(f"'{s}'" for s in OPEN_GENERATION_STATUSES))
 _AVAILABLE = (
     "(lease_until IS NULL OR lease_until < now())"
     " AND (recover_after IS NULL OR recover_after <= now())"

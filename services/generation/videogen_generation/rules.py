@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from videogen_common.contract import IMAGE_BYTES_MAX
 from videogen_common.errors import FieldViolation, InvalidArgument
 
 from .catalog import Catalog, Offer, Task
@@ -15,9 +16,7 @@ PROMPT_LENGTH_MIN, PROMPT_LENGTH_MAX = 10, 500
 NEGATIVE_PROMPT_LENGTH_MAX = 200
 DURATION_S_MIN, DURATION_S_MAX = 1, 10
 SEED_MIN, SEED_MAX = 0, 2**31 - 1
-IMAGE_BYTES_MAX = 10 * 1024 * 1024
 IMAGE_URL_LENGTH_MAX = 2048
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
 # NUL cannot be stored in PostgreSQL text; other control characters have no place in a
 # prompt or a URL either (tab, newline and carriage return are allowed in prompts).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

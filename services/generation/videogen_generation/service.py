@@ -15,17 +15,20 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from videogen_common.contract import IDEMPOTENCY_KEY_LENGTH_MAX
 from videogen_common.errors import (
     AlreadyExists,
     FailedPrecondition,
     FieldViolation,
+    InDebt,
+    InsufficientCredits,
     InvalidArgument,
     NotFound,
     Unavailable,
 )
 
 from .catalog import Catalog, provider_input
-from .credits_client import BillingUnavailable, CreditsClient, InDebt, InsufficientCredits
+from .credits_client import BillingUnavailable, CreditsClient
 from .domain import Charge, Generation, ProviderNews, Status, changes_from_news
 from .faults import Faults
 from .metrics import PROVIDER_DUPLICATES_CANCELED
@@ -36,7 +39,7 @@ from .settle import Settler
 from .storage import StorageError
 
 log = logging.getLogger(__name__)
-KEY_LENGTH_MAX = 200
+KEY_LENGTH_MAX = IDEMPOTENCY_KEY_LENGTH_MAX
 
 
 @dataclass(frozen=True)

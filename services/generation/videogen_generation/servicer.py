@@ -11,6 +11,7 @@ from videogen.generation.v1 import generation_pb2 as pb
 from videogen.generation.v1 import generation_pb2_grpc as pb_grpc
 from videogen_common import wire
 from videogen_common.caller_auth import CallerAuthenticator
+from videogen_common.contract import IMAGE_BYTES_MAX, IMAGE_TYPES, PAGE_SIZE_DEFAULT
 from videogen_common.db import is_database_outage
 from videogen_common.errors import FieldViolation, InvalidArgument
 from videogen_common.grpc_edge import serve_rpc
@@ -24,7 +25,7 @@ from .events import EventLog
 from .service import GenerationFlow
 
 SERVICE = "generation"
-PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX = 50, 100
+PAGE_SIZE_MAX = 100
 PAGE_KIND = "g"
 STATUS_TO_PB = {s: getattr(pb, f"STATUS_{s.name}") for s in Status}
 
@@ -161,7 +162,8 @@ class GenerationServicer(pb_grpc.GenerationServiceServicer):
                 ) from None
             applied, status = await self._flow.apply_update(request.generation_id, data)
             return pb.ApplyProviderUpdateResponse(
-                applied=applied, status=STATUS_TO_PB[status] if status else 0
+                applied=applied,
+                status=STATUS_TO_PB[status] if status else pb.STATUS_UNSPECIFIED,
             )
 
         return await self._handle("ApplyProviderUpdate", context, work)
@@ -209,7 +211,7 @@ def catalog_pb(catalog: Catalog) -> pb.GetCatalogResponse:
         negative_prompt_length_max=rules.NEGATIVE_PROMPT_LENGTH_MAX,
         duration_s_min=rules.DURATION_S_MIN,
         duration_s_max=rules.DURATION_S_MAX,
-        image_bytes_max=rules.IMAGE_BYTES_MAX,
-        image_types=list(rules.IMAGE_TYPES),
+        image_bytes_max=IMAGE_BYTES_MAX,
+        image_types=list(IMAGE_TYPES),
     )
     return pb.GetCatalogResponse(models=models, limits=limits)

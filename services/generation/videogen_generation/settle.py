@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import logging
 
+from videogen_common.errors import InDebt, InsufficientCredits
+
 from .credits_client import (
     CreditsClient,
     HoldResult,
-    InDebt,
-    InsufficientCredits,
     RefundResult,
 )
 from .domain import COPY_ATTEMPTS_MAX, Generation, Settlement, owes_copy, settlement_due

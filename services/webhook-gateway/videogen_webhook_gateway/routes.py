@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 
 from videogen_common.db import is_database_outage
 from videogen_common.grpc_status import parse_rpc_error
+from videogen_common.status_table import http_status_for_grpc
 
 from .domain import Ignored, Malformed, NotAuthentic
 from .repository import Deliveries
@@ -31,17 +32,15 @@ REJECTED = Counter("webhooks_rejected_total", "Webhooks refused", ["source", "re
 OUTCOMES = Counter("webhooks_outcomes_total", "Verified webhooks by outcome", ["source", "outcome"])
 FORWARD_SECONDS = Histogram("webhooks_forward_seconds", "Downstream call latency", ["source"])
 
-# Downstream failures the sender should retry: never lose a verified webhook.
-RETRY_CODES = {
-    grpc.StatusCode.UNAVAILABLE,
-    grpc.StatusCode.DEADLINE_EXCEEDED,
-    grpc.StatusCode.RESOURCE_EXHAUSTED,
-    grpc.StatusCode.INTERNAL,
-    grpc.StatusCode.UNKNOWN,
-    grpc.StatusCode.UNAUTHENTICATED,
-    grpc.StatusCode.PERMISSION_DENIED,
-    grpc.StatusCode.ABORTED,
-}
+
+# Downstream failures the sender should retry (never lose a verified webhook), read from
+# the one status table: whatever is not the event's own fault (a service down or
+# overloaded, a deadline, our own identity refused: 5xx and 429) and an aborted call. A
+# definite refusal of the event itself (another 4xx) is answered 400.
+def sender_should_retry(code: grpc.StatusCode, reason: str) -> bool:
+    status = http_status_for_grpc(code, reason)
+    return status >= 500 or status == 429 or code == grpc.StatusCode.ABORTED
+
 
 Verify = Callable[[bytes, Mapping[str, str]], tuple[str, dict]]
 Act = Callable[[dict, web.Request, bytes], Awaitable[str]]
@@ -99,7 +98,7 @@ class Endpoint:
             return self.refuse(400, "invalid", str(error))
         except grpc.RpcError as error:
             remote = parse_rpc_error(error)
-            if remote.code in RETRY_CODES:
+            if sender_should_retry(remote.code, remote.reason):
                 log.warning(
                     "downstream failed", extra={"source": self.source, "code": remote.code.name}
                 )

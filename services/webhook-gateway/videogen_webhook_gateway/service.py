@@ -1,6 +1,6 @@
-"""What each webhook source means: Replicate news for a generation, payment events for
-credits (payments.py reads them). Verification of each lives beside it; the pipeline is
-app.Endpoint."""
+"""What each verified webhook is acted on as: Replicate news for a generation, payment
+events (read by domain.py) as the ledger's RPCs. Verification is verify.py; the
+pipeline every source goes through is routes.Endpoint."""
 
 from __future__ import annotations
 

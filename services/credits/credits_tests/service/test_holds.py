@@ -111,10 +111,20 @@ async def test_an_unlimited_account_reserves_nothing_and_records_its_usage(credi
     await assert_consistent(credits, user)
 
 
-async def test_a_timed_out_hold_is_released_once_by_the_sweep(credits, credits_app):
+async def test_a_timed_out_hold_is_released_once_by_the_sweep(credits, credits_app, credits_db):
     user = await account_with(credits, 100)
-    await reserve(credits, user, 40, "gen-late", timeout_s=1)
-    await asyncio.sleep(1.2)
+    await reserve(credits, user, 40, "gen-late", timeout_s=30)
+    with psycopg.connect(libpq_url(credits_db), autocommit=True) as conn:
+        [(left,)] = conn.execute(
+            "SELECT extract(epoch FROM expires_at - now()) FROM credits.holds"
+            " WHERE reference = 'gen-late'"
+        ).fetchall()
+        assert 25 < left <= 30  # the hold lasts what the caller asked for
+        assert (await credits_app.sweeper.run_once())[1] == 0  # not due yet
+        conn.execute(  # its time passes (instead of waiting for it)
+            "UPDATE credits.holds SET expires_at = now() - interval '1 second'"
+            " WHERE reference = 'gen-late'"
+        )
     swept = await asyncio.gather(*(credits_app.sweeper.run_once() for _ in range(3)))
     assert sum(holds for _, holds in swept) == 1
     a = await account(credits, user)

@@ -3,7 +3,6 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,16 +16,11 @@ from videogen.credits.v1 import credits_pb2 as pb
 from videogen.credits.v1 import credits_pb2_grpc
 from videogen_common.caller_auth import AuthedStub
 from videogen_common.testing.certs import make_loopback_certs
+from videogen_common.testing.waits import free_port
 from videogen_credits.main import start
 
 from ..conftest import TOKENS, credits_settings
 from ..helpers import new_user
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def test_tls_when_certificates_are_configured(credits_db, tmp_path):
@@ -68,7 +62,7 @@ def _wait_serving(address: str, process: subprocess.Popen, timeout_s: float = 30
 
 
 def test_process_serves_metrics_logs_json_without_secrets_and_stops_on_sigterm(credits_db):
-    port, metrics_port = _free_port(), _free_port()
+    port, metrics_port = free_port(), free_port()
     env = dict(
         os.environ,
         DATABASE_URL=credits_db,

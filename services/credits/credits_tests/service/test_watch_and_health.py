@@ -9,6 +9,7 @@ from sqlalchemy.engine import make_url
 from videogen.credits.v1 import credits_pb2 as pb
 from videogen_common.db import libpq_url
 from videogen_common.testing.tcp_proxy import TcpProxy, upstream_of
+from videogen_common.testing.waits import eventually
 from videogen_credits.main import SERVICE_NAME, start
 
 from ..conftest import Callers, credits_settings
@@ -75,18 +76,15 @@ async def _health(port: int, service: str) -> int:
 
 
 async def test_health_is_serving_with_a_database_and_open_without_a_token(credits_app):
-    for _ in range(50):
-        if await _health(credits_app.port, SERVICE_NAME) == health_pb2.HealthCheckResponse.SERVING:
-            break
-        await asyncio.sleep(0.1)
+    await _wait_for_health(credits_app.port, health_pb2.HealthCheckResponse.SERVING)
     assert await _health(credits_app.port, "") == health_pb2.HealthCheckResponse.SERVING
 
 
 async def _wait_for_health(port: int, wanted: int, timeout_s: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while (status := await _health(port, SERVICE_NAME)) != wanted:
-        assert asyncio.get_running_loop().time() < deadline, f"health stayed {status}"
-        await asyncio.sleep(0.05)
+    async def reached() -> bool:
+        return await _health(port, SERVICE_NAME) == wanted
+
+    await eventually(reached, timeout_s=timeout_s)
 
 
 async def test_health_follows_the_database_through_an_outage(credits_db):

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from videogen_common.errors import InvalidArgument, PermissionDenied
+from videogen_common.errors import InsufficientCredits, InvalidArgument, PermissionDenied
 from videogen_common.status_table import http_status_for
 from videogen_common.wire import encode_page_token
 from videogen_credits import policy
@@ -13,7 +13,6 @@ from videogen_credits.domain import (
     ChargeNotFound,
     Entry,
     IdempotencyKeyReused,
-    InsufficientCredits,
     Kind,
     Mutation,
     Op,
