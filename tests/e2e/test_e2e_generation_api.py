@@ -107,7 +107,7 @@ async def test_watch_streams_progress_and_the_final_state(stack, funded_user, t2
     gen = (await stack.generation_api.CreateGeneration(t2v_request(user, "k"))).generation
     seen, positions = [], [first.event_id]
     async with asyncio.timeout(15):
-        async for update in stream:
+        while (update := await stream.read()) is not grpc.aio.EOF:
             positions.append(update.event_id)
             assert update.generation.id == gen.id
             seen.append((update.generation.status, update.generation.progress))
