@@ -124,6 +124,9 @@ def generation_env(env: Env, at: Mapping[str, str]) -> None:
     # Kept when given: with the emulator too (a tunnel in front of the gateway, say).
     env["WEBHOOK_PUBLIC_URL"] = env.get("WEBHOOK_PUBLIC_URL") or f"http://{at['webhook-gateway']}"
     env["GENERATION_MEDIA_DIR"] = env.get("GENERATION_MEDIA_DIR") or ".data/media"
+    if not env.get("MEDIA_URL_SECRET"):  # read by generation and the API gateway alike
+        env["MEDIA_URL_SECRET"] = secrets.token_urlsafe(32)
+        say("generated MEDIA_URL_SECRET for this run (media links end with it)")
 
 
 def webhook_gateway_env(env: Env, at: Mapping[str, str]) -> None:
@@ -150,6 +153,9 @@ def api_gateway_env(env: Env, at: Mapping[str, str]) -> None:
     wire(env, "API_GATEWAY_GENERATION_TOKEN", token_of(env, "GENERATION_CALLER_TOKENS", "api"))
     # It serves the videos generation copies, under /media.
     env["API_GATEWAY_MEDIA_DIR"] = env.get("API_GATEWAY_MEDIA_DIR") or env["GENERATION_MEDIA_DIR"]
+    if not env.get("API_GATEWAY_EVENTS_SECRET"):
+        env["API_GATEWAY_EVENTS_SECRET"] = secrets.token_urlsafe(32)
+        say("generated API_GATEWAY_EVENTS_SECRET for this run (not shown)")
     if not env.get("AUTH_JWT_SECRET") and not env.get("AUTH_JWKS_URL"):
         # A development secret, so that the printed development JWT works.
         env["AUTH_JWT_SECRET"] = secrets.token_urlsafe(32)
@@ -276,6 +282,7 @@ SERVICES = [
         webhook_gateway_env,
         protocol="HTTP",
         ready=http_ok("/health"),
+        metrics_env="WEBHOOK_GATEWAY_METRICS_PORT",
     ),
     # Last: it calls credits and generation.
     ServiceSpec(
@@ -285,6 +292,7 @@ SERVICES = [
         api_gateway_env,
         protocol="HTTP",
         ready=http_ok("/health"),
+        metrics_env="API_GATEWAY_METRICS_PORT",
     ),
 ]
 

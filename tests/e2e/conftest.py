@@ -44,12 +44,14 @@ TOKENS = {
     "generation": {"api": "e2e-api-generation-token", "webhooks": "e2e-webhooks-token-0000"},
 }
 REPLICATE_TOKEN = "r8_e2e_token"
+MEDIA_URL_SECRET = "e2e-media-url-secret-of-32-characters"
 STRIPE_SECRET = "whsec_e2e_stripe_endpoint_secret"
 DODO_SECRET = "whsec_" + "ZTJlLWRvZG8tc2lnbmluZy1zZWNyZXQtMzItYnl0ZXM="
 
 
 @dataclass
 class Stack:
+    # The owner's URL (migrations, inspection); each service connects as its own role.
     database_url: str
     emulator: object
     credits_app: object
@@ -59,10 +61,11 @@ class Stack:
     credits_admin: AuthedStub
     generation_api: AuthedStub
     channels: list
+    service_urls: dict[str, str]
 
     def generation_settings(self, **overrides) -> GenerationSettings:
         return generation_settings(
-            self.database_url,
+            self.service_urls["generation"],
             self.credits_app.port,
             self.emulator,
             self.gateway_app.base_url,
@@ -92,6 +95,7 @@ def generation_settings(
         webhook_public_url=webhook_base,
         generation_media_dir=overrides.pop("media_dir"),
         generation_media_base_url="http://127.0.0.1:8000/media",
+        media_url_secret=MEDIA_URL_SECRET,
         generation_poll_after_s=2.0,
         generation_recovery_interval_s=0.2,
         generation_lease_s=2.5,
@@ -103,13 +107,18 @@ def generation_settings(
 
 
 async def build_stack(
-    database_url: str, media_dir: Path, emulator_config: EmulatorConfig, **generation_overrides
+    database_url: str,
+    service_urls: dict[str, str],
+    media_dir: Path,
+    emulator_config: EmulatorConfig,
+    **generation_overrides,
 ) -> Stack:
+    """``service_urls``: each service's own database URL, by service name."""
     emulator = await start_emulator(emulator_config)
     credits_app = await start_credits(
         CreditsSettings(
             _env_file=None,
-            database_url=database_url,
+            database_url=service_urls["credits"],
             credits_caller_tokens=TOKENS["credits"],
             credits_grpc_address="127.0.0.1:0",
             credits_subscription_grace_s=0,
@@ -119,7 +128,7 @@ async def build_stack(
     gateway_base = f"http://127.0.0.1:{gateway_port}"
     generation_app = await start_generation(
         generation_settings(
-            database_url,
+            service_urls["generation"],
             credits_app.port,
             emulator,
             gateway_base,
@@ -130,7 +139,7 @@ async def build_stack(
     gateway_app = await start_gateway(
         WebhookGatewaySettings(
             _env_file=None,
-            database_url=database_url,
+            database_url=service_urls["webhook-gateway"],
             webhook_gateway_port=gateway_port,
             replicate_webhook_secret=emulator.webhook_secret,
             stripe_webhook_secret=STRIPE_SECRET,
@@ -157,6 +166,7 @@ async def build_stack(
             TOKENS["generation"]["api"],
         ),
         [credits_channel, generation_channel],
+        service_urls,
     )
 
 
@@ -173,8 +183,19 @@ def emulator_config() -> EmulatorConfig:
 
 
 @pytest.fixture
-async def stack(stack_db, tmp_path, emulator_config):
-    built = await build_stack(stack_db, tmp_path / "media", emulator_config)
+def service_urls(stack_db, login_role) -> dict[str, str]:
+    """Every service as a login user of its own role, as deployed: whatever the e2e
+    suite does, each one does with no more privileges than its migrations grant."""
+    return {
+        "credits": login_role(stack_db, "videogen_credits"),
+        "generation": login_role(stack_db, "videogen_generation"),
+        "webhook-gateway": login_role(stack_db, "videogen_webhook_gateway"),
+    }
+
+
+@pytest.fixture
+async def stack(stack_db, service_urls, tmp_path, emulator_config):
+    built = await build_stack(stack_db, service_urls, tmp_path / "media", emulator_config)
     yield built
     await built.stop()
 
@@ -281,6 +302,7 @@ async def api(stack, tmp_path, api_settings_overrides):
     values = dict(
         api_gateway_port=0,
         auth_jwt_secret=JWT_SECRET,
+        api_gateway_events_secret="e2e-events-secret-of-at-least-32-chars",
         allowed_origins=ORIGIN,
         credits_address=f"127.0.0.1:{stack.credits_app.port}",
         api_gateway_credits_token=TOKENS["credits"]["api"],
@@ -289,6 +311,7 @@ async def api(stack, tmp_path, api_settings_overrides):
         api_gateway_generation_token=TOKENS["generation"]["api"],
         api_gateway_media_dir=stack.generation_app.flow.storage.directory,
         api_gateway_sse_ping_s=1.0,
+        media_url_secret=MEDIA_URL_SECRET,
     )
     values.update(api_settings_overrides)
     app = await start_api(ApiGatewaySettings(_env_file=None, **values))
@@ -296,6 +319,16 @@ async def api(stack, tmp_path, api_settings_overrides):
     yield ApiClient(app, session, values, JWT_SECRET)
     await session.close()
     await app.stop()
+
+
+@pytest.fixture
+async def paused_generation(stack, funded_user, t2v_request):
+    """A submitted generation whose prediction sends nothing by itself."""
+    stack.emulator.update_config({"paused": True, "webhook_drop_all": True})
+    user = await funded_user(100)
+    gen = (await stack.generation_api.CreateGeneration(t2v_request(user, "k"))).generation
+    prediction = stack.emulator.store.all()[0]
+    return user, gen, prediction.id
 
 
 @pytest.fixture

@@ -51,6 +51,7 @@ async def test_rs256_tokens_from_a_jwks_url(stack, jwks, tmp_path, api_settings_
     base = dict(
         api_gateway_port=0,
         auth_jwks_url=url,
+        api_gateway_events_secret="e2e-events-secret-of-at-least-32-chars",
         allowed_origins="http://a.test",
         credits_address=f"127.0.0.1:{stack.credits_app.port}",
         api_gateway_credits_token="e2e-api-credits-token-000",

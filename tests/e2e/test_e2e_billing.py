@@ -59,7 +59,7 @@ async def test_a_paid_invoice_grants_the_allotment_once_and_it_expires_with_its_
     stack, payment_secrets, ledger, wait_for
 ):
     user = str(uuid.uuid4())  # never called the API: the invoice opens the account
-    ends = int(time.time()) + 2
+    ends = int(time.time()) + 5  # room for two webhooks on a loaded machine
     first = _invoice("in_e2e_1", user, "starter", ends)
     answers = [await _send(stack, payment_secrets["stripe"], first)]
     # The same invoice under another event id: credited once.

@@ -177,7 +177,8 @@ async def test_a_real_process_killed_after_charging_is_recovered(
     settings = stack.generation_settings(media_dir=tmp_path / "killed")
     env = dict(
         os.environ,
-        DATABASE_URL=stack.database_url,
+        DATABASE_URL=stack.service_urls["generation"],
+        MEDIA_URL_SECRET=settings.media_url_secret,
         GENERATION_CALLER_TOKENS=json_.dumps(settings.generation_caller_tokens),
         GENERATION_GRPC_ADDRESS=f"127.0.0.1:{port}",
         GENERATION_CREDITS_TOKEN=settings.generation_credits_token,

@@ -188,3 +188,31 @@ async def test_a_client_that_leaves_is_not_an_error(api, caplog, wait_for):
     await wait_for(lambda: answered() == before + 3)  # each stream has been wound up
     assert answered("500") == errors_before
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_open_streams_per_user_are_capped(api):
+    """Each open stream holds two upstream watches: one user cannot hold them all."""
+    user, other = str(uuid.uuid4()), str(uuid.uuid4())
+    cap = 5  # API_GATEWAY_EVENTS_STREAMS_PER_USER_MAX's default
+    opened = []
+    try:
+        for _ in range(cap):
+            response = await api.session.get("/api/events", headers=api.auth(user))
+            opened.append(response)
+            assert response.status == 200
+            await read_events(response, lambda e: any(x["event"] == "balance" for x in e))
+        async with api.session.get("/api/events", headers=api.auth(user)) as refused:
+            assert refused.status == 429 and "Retry-After" in refused.headers
+        async with api.session.get("/api/events", headers=api.auth(other)) as theirs:
+            assert theirs.status == 200  # the cap is per user
+        opened.pop().close()  # one leaves: its slot comes back
+        async with asyncio.timeout(10):
+            while True:
+                async with api.session.get("/api/events", headers=api.auth(user)) as again:
+                    if again.status == 200:
+                        break
+                    assert again.status == 429
+                await asyncio.sleep(0.05)
+    finally:
+        for response in opened:
+            response.close()

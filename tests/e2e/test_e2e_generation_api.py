@@ -65,7 +65,9 @@ async def test_image_to_video_with_uploaded_bytes_and_with_a_url(stack, funded_u
         )
     ).generation
     stored = stack.generation_app.flow.storage.directory / "inputs" / f"{uploaded.id}.png"
-    assert stored.read_bytes() == PNG and uploaded.image_url.endswith(f"{uploaded.id}.png")
+    assert stored.read_bytes() == PNG and uploaded.image_url.split("?")[0].endswith(
+        f"{uploaded.id}.png"
+    )
     replayed = await stack.generation_api.CreateGeneration(
         gpb.CreateGenerationRequest(
             user_id=user,

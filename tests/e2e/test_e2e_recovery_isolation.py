@@ -10,7 +10,10 @@ from videogen_generation.domain import COPY_ATTEMPTS_MAX, Step
 from videogen_generation.faults import InjectedCrash
 from videogen_generation.main import start as start_generation
 
-UNREACHABLE_OUTPUT = "http://127.0.0.1:9/output.mp4"  # the provider already deleted it
+
+def _unreachable_output(stack) -> str:
+    """On the provider's own host (so fetched at all), but already deleted there."""
+    return f"{stack.emulator.base_url}/files/deleted-output.mp4"
 
 
 async def _get(stack, user, gid):
@@ -50,7 +53,8 @@ async def _succeeded_without_a_copy(stack, user, key, t2v_request, send_webhook)
     gen = (await stack.generation_api.CreateGeneration(t2v_request(user, key))).generation
     job = stack.emulator.store.all()[-1]
     status, _ = await send_webhook(
-        gen.id, {"id": job.id, "status": "succeeded", "logs": "", "output": UNREACHABLE_OUTPUT}
+        gen.id,
+        {"id": job.id, "status": "succeeded", "logs": "", "output": _unreachable_output(stack)},
     )
     assert status == 200
     done = await _get(stack, user, gen.id)
@@ -98,7 +102,9 @@ async def test_refunds_are_not_held_up_by_outputs_that_cannot_be_copied(
         assert row["copy_attempts"] == COPY_ATTEMPTS_MAX and row["copy_lost"]
         # Still succeeded, with the provider's URL: the user may still fetch it there.
         final = await _get(stack, user, gen.id)
-        assert final.status == gpb.STATUS_SUCCEEDED and final.video_url == UNREACHABLE_OUTPUT
+        assert final.status == gpb.STATUS_SUCCEEDED and final.video_url == _unreachable_output(
+            stack
+        )
 
 
 async def test_a_row_that_raises_fails_alone_and_is_backed_off(

@@ -40,16 +40,6 @@ async def _post(url: str, body: bytes, headers: dict) -> tuple[int, dict]:
             return response.status, payload
 
 
-@pytest.fixture
-async def paused_generation(stack, funded_user, t2v_request):
-    """A submitted generation whose prediction sends nothing by itself."""
-    stack.emulator.update_config({"paused": True, "webhook_drop_all": True})
-    user = await funded_user(100)
-    gen = (await stack.generation_api.CreateGeneration(t2v_request(user, "k"))).generation
-    prediction = stack.emulator.store.all()[0]
-    return user, gen, prediction.id
-
-
 def _url(stack, gen_id: str) -> str:
     return f"{stack.gateway_app.base_url}/api/webhooks/replicate?generation_id={gen_id}"
 
@@ -152,7 +142,7 @@ async def test_without_a_secret_the_endpoint_refuses_everything(stack, paused_ge
     closed = await start_gateway(
         WebhookGatewaySettings(
             _env_file=None,
-            database_url=stack.database_url,
+            database_url=stack.service_urls["webhook-gateway"],
             webhook_gateway_port=0,
             replicate_webhook_secret="",
             generation_address="127.0.0.1:1",
@@ -178,7 +168,7 @@ async def test_rotation_accepts_either_secret(stack, paused_generation):
     rotating = await start_gateway(
         WebhookGatewaySettings(
             _env_file=None,
-            database_url=stack.database_url,
+            database_url=stack.service_urls["webhook-gateway"],
             webhook_gateway_port=0,
             replicate_webhook_secret=f"{new_secret} {stack.emulator.webhook_secret}",
             generation_address=f"127.0.0.1:{stack.generation_app.port}",

@@ -1,5 +1,7 @@
 """Outputs copied into an S3-compatible bucket (moto's S3 server on loopback)."""
 
+import urllib.request
+
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
@@ -9,6 +11,11 @@ from videogen_generation.main import start as start_generation
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def _presigned_get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.read()
 
 
 @pytest.fixture
@@ -54,7 +61,11 @@ async def test_success_and_uploads_land_in_the_bucket(
             )
         )
     ).generation
-    assert gen.image_url == f"https://cdn.example.test/inputs/{gen.id}.png"
+    # Shown as presigned GETs of the bucket (they expire); stored under the base URL.
+    assert (await stack.generation_app.flow.repo.get(gen.id)).image_url == (
+        f"https://cdn.example.test/inputs/{gen.id}.png"
+    )
+    assert _presigned_get(gen.image_url) == PNG
 
     async def copied():
         g = (
@@ -65,7 +76,8 @@ async def test_success_and_uploads_land_in_the_bucket(
         return g if g.video_url else None
 
     final = await wait_for(copied)
-    assert final.video_url == f"https://cdn.example.test/videos/{gen.id}.mp4"
+    assert "X-Amz-Signature=" in final.video_url and "X-Amz-Expires=21600" in final.video_url
+    assert b"ftyp" in _presigned_get(final.video_url)[:32]
     video = client.get_object(Bucket="videos", Key=f"videos/{gen.id}.mp4")
     assert video["ContentType"] == "video/mp4" and b"ftyp" in video["Body"].read()[:32]
     image = client.get_object(Bucket="videos", Key=f"inputs/{gen.id}.png")

@@ -25,6 +25,8 @@ CREDITS_CALLERS = ("api", "generation", "payments", "admin")
 @dataclass
 class Secrets:
     jwt: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    events: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    media: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     replicate_token: str = field(default_factory=lambda: "r8_" + secrets.token_urlsafe(16))
     replicate_webhook: str = field(
         default_factory=lambda: "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
@@ -146,6 +148,7 @@ class Stack:
                     WEBHOOK_PUBLIC_URL=self.webhooks_url,
                     GENERATION_MEDIA_DIR=media,
                     GENERATION_MEDIA_BASE_URL=f"{self.api_url}/media",
+                    MEDIA_URL_SECRET=s.media,
                     GENERATION_REPLICATE_TIMEOUT_S="2",
                     GENERATION_LEASE_S="5",
                     GENERATION_CREATE_SETTLE_S="4",
@@ -181,6 +184,8 @@ class Stack:
             self._env(
                 API_GATEWAY_PORT=str(self.ports["api-gateway"]),
                 AUTH_JWT_SECRET=s.jwt,
+                API_GATEWAY_EVENTS_SECRET=s.events,
+                MEDIA_URL_SECRET=s.media,
                 CREDITS_ADDRESS=credits_both,
                 GENERATION_ADDRESS=generation_both,
                 API_GATEWAY_CREDITS_TOKEN=s.credits_tokens["api"],

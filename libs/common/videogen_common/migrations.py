@@ -38,3 +38,25 @@ def run_online(schema: str) -> None:
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
+
+
+def service_role_sql(role: str, schema: str, grants: dict[str, str]) -> str:
+    """SQL giving a service's group role what it needs in its schema, and nothing more.
+
+    The role has no login: each deployment creates its own login users IN ROLE it (see
+    the README). Roles are global to the PostgreSQL cluster, so creation tolerates a
+    concurrent migration of another database having just created it. ``grants`` maps a
+    table to its privileges ("SELECT, INSERT"); no service ever owns a table, so none can
+    drop it, alter it or switch off its triggers.
+    """
+    lines = [
+        f"""DO $$ BEGIN
+  CREATE ROLE {role} NOLOGIN;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+END $$;""",
+        f"GRANT USAGE ON SCHEMA {schema} TO {role};",
+        f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {role};",
+        f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA {schema} TO {role};",
+    ]
+    lines += [f"GRANT {what} ON {schema}.{table} TO {role};" for table, what in grants.items()]
+    return "\n".join(lines)

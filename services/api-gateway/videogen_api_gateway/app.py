@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 
 import aiohttp_cors
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import Counter, Histogram
 
 from videogen_common.errors import Unauthenticated
 
 from . import routes_admin, routes_user
-from .context import CONTEXT, PRINCIPAL, Context, context_of
+from .context import CONTEXT, PRINCIPAL, Context, TooManyStreams, context_of
 from .events import stream_events
 from .http_errors import error_middleware, from_service_error
+from .media import MediaFiles
 from .openapi import document
 
 log = logging.getLogger("videogen_api_gateway.access")
@@ -25,7 +25,6 @@ SECONDS = Histogram("http_request_seconds", "HTTP latency", ["method", "route"])
 PUBLIC = {
     "/health",
     "/openapi.json",
-    "/metrics",
     "/api/generation/catalog",
     "/api/credits/packages",
     "/api/events",
@@ -68,6 +67,7 @@ async def metrics_middleware(request: web.Request, handler):
 @web.middleware
 async def auth_middleware(request: web.Request, handler):
     path = request.path
+    # /media is not under /api: its links carry their own signature (media.py).
     if request.method == "OPTIONS" or path in PUBLIC or not path.startswith("/api/"):
         return await handler(request)
     ctx = context_of(request)
@@ -85,27 +85,27 @@ async def openapi(request: web.Request) -> web.Response:
     return web.json_response(document())
 
 
-async def metrics(request: web.Request) -> web.Response:
-    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-
 async def events(request: web.Request) -> web.StreamResponse:
     """Authorization header, or ?token= minted by POST /api/events/token (EventSource)."""
     ctx = context_of(request)
+    if not ctx.events_enabled:
+        raise web.HTTPNotFound(reason="Events are not enabled")
     try:
         if request.headers.get("Authorization"):
             principal = await ctx.auth.user(request.headers["Authorization"])
         else:
             principal = ctx.auth.events_user(request.query.get("token", ""))
         await ctx.ensure_account(principal)
-    except Unauthenticated as error:
+        with ctx.stream_slot(principal.user_id):
+            return await stream_events(request, principal.user_id)
+    except (Unauthenticated, TooManyStreams) as error:
         return from_service_error(error)
-    return await stream_events(request, principal.user_id)
 
 
 def build_app(
-    ctx: Context, origins: list[str], media_dir: Path, body_max_bytes: int
+    ctx: Context, origins: list[str], media: MediaFiles | None, body_max_bytes: int
 ) -> web.Application:
+    """``media``: the files /media serves through signed links; None serves none."""
     app = web.Application(
         client_max_size=body_max_bytes,
         middlewares=[metrics_middleware, error_middleware, auth_middleware],
@@ -113,12 +113,11 @@ def build_app(
     app[CONTEXT] = ctx
     app.router.add_get("/health", health)
     app.router.add_get("/openapi.json", openapi)
-    app.router.add_get("/metrics", metrics)
     app.router.add_get("/api/events", events)
     app.router.add_routes(routes_user.routes)
     app.router.add_routes(routes_admin.routes)
-    media_dir.mkdir(parents=True, exist_ok=True)
-    app.router.add_static("/media", media_dir, show_index=False, follow_symlinks=False)
+    if media is not None:
+        app.router.add_get("/media/{kind}/{name}", media.serve)
     cors = aiohttp_cors.setup(
         app,
         defaults={

@@ -2,14 +2,13 @@
 
 HS256 with AUTH_JWT_SECRET, or asymmetric keys from AUTH_JWKS_URL; audience and expiry
 checked; `sub` is the user. EventSource cannot send headers, so /api/events also takes
-a short-lived token of our own, minted for a signed-in user.
+a short-lived token of our own, minted for a signed-in user and signed with its own
+secret (API_GATEWAY_EVENTS_SECRET): nothing public, such as a JWKS URL, may derive it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import time
 import uuid
 from dataclasses import dataclass
@@ -20,6 +19,8 @@ import jwt
 from videogen_common.errors import Unauthenticated
 
 EVENTS_AUDIENCE = "videogen-events"
+# Seconds of clock difference between replicas tolerated on an events token's iat.
+CLOCK_SKEW_S = 5
 
 
 @dataclass(frozen=True)
@@ -30,13 +31,15 @@ class Principal:
 
 
 class Authenticator:
-    def __init__(self, secret: str, jwks_url: str, audience: str, events_ttl_s: int) -> None:
+    def __init__(
+        self, secret: str, jwks_url: str, audience: str, events_secret: str, events_ttl_s: int
+    ) -> None:
         self._secret = secret
         self._audience = audience
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
-        # Events tokens are ours: derived, so every replica agrees without a new secret.
-        seed = secret or jwks_url
-        self._events_key = hmac.new(seed.encode(), b"videogen-events", hashlib.sha256).digest()
+        # Shared by the replicas, and by nothing else: not the user JWT's secret either,
+        # so an events token never passes as a user token or the other way round.
+        self._events_key = events_secret
         self._events_ttl_s = events_ttl_s
 
     async def _claims(self, token: str) -> dict[str, Any]:
@@ -62,12 +65,13 @@ class Authenticator:
         return _principal(claims)
 
     def events_token(self, principal: Principal) -> tuple[str, int]:
-        expires = int(time.time()) + self._events_ttl_s
+        now = int(time.time())
         token = jwt.encode(
             {
                 "sub": principal.user_id,
                 "aud": EVENTS_AUDIENCE,
-                "exp": expires,
+                "iat": now,
+                "exp": now + self._events_ttl_s,
                 "email": principal.email,
                 "role": "admin" if principal.is_admin else "authenticated",
             },
@@ -77,16 +81,23 @@ class Authenticator:
         return token, self._events_ttl_s
 
     def events_user(self, token: str) -> Principal:
+        """The user an events token names, if we minted it recently and it still lives."""
         try:
             claims = jwt.decode(
                 token,
                 self._events_key,
                 algorithms=["HS256"],
                 audience=EVENTS_AUDIENCE,
-                options={"require": ["exp", "sub"]},
+                options={"require": ["exp", "iat", "sub"]},
             )
         except jwt.PyJWTError as error:
             raise Unauthenticated(f"Invalid events token: {error}") from None
+        issued, expires = claims["iat"], claims["exp"]
+        if not isinstance(issued, int) or not isinstance(expires, int):
+            raise Unauthenticated("Invalid events token: iat and exp must be integers")
+        # Whoever leaked the secret still cannot mint a token that outlives the setting.
+        if expires - issued > self._events_ttl_s or issued > time.time() + CLOCK_SKEW_S:
+            raise Unauthenticated("Invalid events token: lifetime beyond the allowed")
         return _principal(claims)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -28,6 +30,10 @@ class RateLimited(ResourceExhausted):
     reason = "RATE_LIMITED"
 
 
+class TooManyStreams(ResourceExhausted):
+    reason = "TOO_MANY_STREAMS"
+
+
 @dataclass
 class Context:
     credits: AuthedStub
@@ -38,7 +44,10 @@ class Context:
     generation_limit: str
     limit_storage_uri: str
     ping_s: float
+    events_enabled: bool = True
+    streams_per_user_max: int = 5
     _known: OrderedDict = field(default_factory=OrderedDict)
+    _streams: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         uri = self.limit_storage_uri
@@ -67,6 +76,23 @@ class Context:
             raise RateLimited(
                 "Too many generation requests", metadata={"retry_after": str(retry_after)}
             )
+
+    @contextmanager
+    def stream_slot(self, user_id: str) -> Iterator[None]:
+        """One of the user's open event streams on this replica, while it lasts."""
+        open_now = self._streams.get(user_id, 0)
+        if open_now >= self.streams_per_user_max:
+            raise TooManyStreams(
+                f"At most {self.streams_per_user_max} open event streams per user",
+                metadata={"retry_after": "5"},
+            )
+        self._streams[user_id] = open_now + 1
+        try:
+            yield
+        finally:
+            left = self._streams.pop(user_id) - 1
+            if left:
+                self._streams[user_id] = left
 
 
 def context_of(request: web.Request) -> Context:

@@ -8,11 +8,13 @@ from videogen.credits.v1 import credits_pb2_grpc
 from videogen.generation.v1 import generation_pb2_grpc
 from videogen_common.caller_auth import AuthedStub
 from videogen_common.grpc_client import open_channel
+from videogen_common.metrics import serve_metrics
 from videogen_common.service_main import HttpApp, run_service, start_site
 
 from .app import AccessLogger, build_app
 from .auth import Authenticator
 from .context import Context
+from .media import MediaFiles
 from .settings import ApiGatewaySettings
 
 # Open event streams get this long to end on shutdown.
@@ -35,14 +37,19 @@ async def start(settings: ApiGatewaySettings) -> HttpApp:
             s.auth_jwt_secret,
             s.auth_jwks_url,
             s.auth_jwt_audience,
+            s.api_gateway_events_secret,
             s.api_gateway_events_token_ttl_s,
         ),
         timeout_s=s.api_gateway_upstream_timeout_s,
         generation_limit=s.api_gateway_generation_rate_limit,
         limit_storage_uri=s.api_gateway_rate_limit_storage,
         ping_s=s.api_gateway_sse_ping_s,
+        events_enabled=s.api_gateway_events_enabled,
+        streams_per_user_max=s.api_gateway_events_streams_per_user_max,
     )
-    app = build_app(ctx, s.origins, s.api_gateway_media_dir, s.api_gateway_body_max_bytes)
+    media = MediaFiles(s.api_gateway_media_dir, s.media_url_secret) if s.media_url_secret else None
+    app = build_app(ctx, s.origins, media, s.api_gateway_body_max_bytes)
+    serve_metrics(s.api_gateway_metrics_port)
     runner, port = await start_site(
         app,
         s.api_gateway_host,

@@ -402,7 +402,6 @@ _ADMIN = {*_USER, "404", "422"}  # 404: the admin surface does not exist for oth
 ROUTES = [
     ("get", "/health", "Liveness", True, None, _HEALTH, [], set()),
     ("get", "/openapi.json", "This document", True, None, _DOCUMENT, [], set()),
-    ("get", "/metrics", "Prometheus metrics", True, None, _STR, [], set()),
     (
         "post",
         "/api/generation/text-to-video",
@@ -553,7 +552,7 @@ ROUTES = [
         _ADMIN,
     ),
 ]
-_MEDIA = {"/metrics": "text/plain", "/api/events": "text/event-stream"}
+_MEDIA = {"/api/events": "text/event-stream"}
 _RETRY_AFTER = {
     "Retry-After": {
         "description": "Seconds to wait before trying again",

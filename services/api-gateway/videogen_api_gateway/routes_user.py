@@ -232,7 +232,10 @@ async def transactions(request: web.Request) -> web.Response:
 
 @routes.post("/api/events/token")
 async def events_token(request: web.Request) -> web.Response:
-    token, ttl_s = context_of(request).auth.events_token(principal_of(request))
+    ctx = context_of(request)
+    if not ctx.events_enabled:
+        raise web.HTTPNotFound(reason="Events are not enabled")
+    token, ttl_s = ctx.auth.events_token(principal_of(request))
     return web.json_response({"token": token, "expires_in": ttl_s})
 
 

@@ -65,6 +65,7 @@ async def generation(fresh_database, tmp_path):
             webhook_public_url=f"http://127.0.0.1:{free_port()}",
             generation_media_dir=tmp_path / "media",
             generation_media_base_url="http://127.0.0.1:8000/media",
+            media_url_secret="service-test-media-url-secret-32-chars",
             generation_poll_after_s=0.3,
             generation_recovery_interval_s=0.1,
             generation_replicate_timeout_s=2.0,

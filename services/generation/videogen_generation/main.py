@@ -27,6 +27,7 @@ from .catalog import Catalog
 from .credits_client import CreditsClient
 from .events import EventLog, parse_notification
 from .faults import Faults
+from .output_fetch import AllowedHosts, OutputFetcher
 from .provider import ReplicateProvider
 from .recovery import Recovery, RecoveryConfig
 from .repository import GenerationRepository
@@ -66,18 +67,29 @@ class GenerationApp:
 
 def build_storage(settings: GenerationSettings) -> LocalStorage | S3Storage:
     s = settings
+    fetcher = OutputFetcher(
+        AllowedHosts.parse(s.output_hosts),
+        s.generation_output_fetch_timeout_s,
+        s.generation_output_bytes_max,
+    )
     if s.generation_s3_bucket:
         return S3Storage(
             s.generation_s3_bucket,
             s.generation_media_base_url,
             s.generation_replicate_timeout_s,
+            fetcher,
+            url_ttl_s=s.generation_media_url_ttl_s,
             endpoint_url=s.generation_s3_endpoint_url,
             region=s.generation_s3_region,
             access_key_id=s.generation_s3_access_key_id,
             secret_access_key=s.generation_s3_secret_access_key,
         )
     return LocalStorage(
-        s.generation_media_dir, s.generation_media_base_url, s.generation_replicate_timeout_s
+        s.generation_media_dir,
+        s.generation_media_base_url,
+        fetcher,
+        url_secret=s.media_url_secret,
+        url_ttl_s=s.generation_media_url_ttl_s,
     )
 
 

@@ -346,6 +346,12 @@ class GenerationRepository:
             n=attempts_max,
         )
 
+    async def copy_refused(self, generation_id: str) -> Generation | None:
+        """An output URL we will not fetch: lost at once, and its URL never shown."""
+        return await self._update(
+            generation_id, "copy_lost = true", "video_url IS NULL AND NOT copy_lost"
+        )
+
     # ------------------------------------------------------------------ leases
 
     async def claim_next(

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from videogen_common import media_urls
 from videogen_common.contract import IMAGE_BYTES_MAX
 from videogen_common.errors import FieldViolation, InvalidArgument
 
@@ -51,7 +52,8 @@ def check_request(
 ) -> tuple[Offer, Request]:
     """The offer to charge for, and the request with its text trimmed; or every problem.
 
-    ``own_url_prefix``: image URLs under it are our own stored uploads (a retry), trusted.
+    ``own_url_prefix``: image URLs under it name our own stored uploads; which user's
+    they are is for the caller to check (``media_urls.input_of``).
     """
     found: list[FieldViolation] = []
     prompt = request.prompt.strip()
@@ -84,6 +86,11 @@ def check_request(
     if found:
         raise InvalidArgument.of(*found)
     assert offer is not None
+    image_url = request.image_url
+    if image_url and own_url_prefix:
+        relative = media_urls.relative_of(image_url, own_url_prefix)
+        if relative is not None:  # kept without the link's signature, which expires
+            image_url = f"{own_url_prefix}/{relative}"
     trimmed = Request(
         request.user_id,
         request.model,
@@ -92,7 +99,7 @@ def check_request(
         negative,
         request.duration_s,
         request.seed,
-        request.image_url,
+        image_url,
         request.image_bytes,
     )
     return offer, trimmed
@@ -132,6 +139,9 @@ def _check_image(
             )
             return
         if own_url_prefix and url.startswith(own_url_prefix + "/"):
+            # Ours: only an uploaded image, and the service checks whose it is.
+            if media_urls.input_of(url, own_url_prefix) is None:
+                found.append(FieldViolation("image_url", "names no uploaded image of ours"))
             return
         try:
             parsed = urlparse(url)

@@ -13,7 +13,10 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .storage import EXTENSIONS, StorageError, download
+from videogen_common.media_urls import relative_of
+
+from .output_fetch import OutputFetcher
+from .storage import EXTENSIONS, StorageError
 
 
 class S3Storage:
@@ -22,7 +25,9 @@ class S3Storage:
         bucket: str,
         public_base_url: str,
         timeout_s: float,
+        fetcher: OutputFetcher,
         *,
+        url_ttl_s: int,
         endpoint_url: str | None = None,
         region: str | None = None,
         access_key_id: str | None = None,
@@ -30,7 +35,8 @@ class S3Storage:
     ) -> None:
         self.bucket = bucket
         self.public_base_url = public_base_url.rstrip("/")
-        self._timeout_s = timeout_s
+        self._fetcher = fetcher
+        self._url_ttl_s = url_ttl_s
         # Credentials: given here, or boto3's own chain (environment, instance role...).
         self._client = boto3.client(
             "s3",
@@ -39,6 +45,8 @@ class S3Storage:
             aws_access_key_id=access_key_id or None,
             aws_secret_access_key=secret_access_key or None,
             config=Config(
+                # SigV4 presigned URLs (X-Amz-Expires): what every current store accepts.
+                signature_version="s3v4",
                 connect_timeout=timeout_s,
                 read_timeout=timeout_s,
                 retries={"max_attempts": 3, "mode": "standard"},
@@ -47,6 +55,18 @@ class S3Storage:
 
     def _url(self, key: str) -> str:
         return f"{self.public_base_url}/{key}"
+
+    def link(self, url: str) -> str:
+        """A presigned, expiring GET of an object of ours (signed here, no request made);
+        any other URL as it is."""
+        key = relative_of(url, self.public_base_url)
+        if key is None:
+            return url
+        return self._client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": key},
+            ExpiresIn=self._url_ttl_s,
+        )
 
     async def _put(self, key: str, body: bytes, content_type: str) -> str:
         try:
@@ -67,15 +87,13 @@ class S3Storage:
         )
 
     async def discard(self, url: str) -> None:
-        prefix = self.public_base_url + "/"
-        if url.startswith(prefix):
+        key = relative_of(url, self.public_base_url)
+        if key is not None:
             try:
-                await asyncio.to_thread(
-                    self._client.delete_object, Bucket=self.bucket, Key=url[len(prefix) :]
-                )
+                await asyncio.to_thread(self._client.delete_object, Bucket=self.bucket, Key=key)
             except (BotoCoreError, ClientError):
                 pass  # an orphan upload costs storage, not correctness
 
     async def copy_video(self, generation_id: str, source_url: str) -> str:
-        body = b"".join(await download(source_url, self._timeout_s))
+        body = b"".join(await self._fetcher.fetch(source_url))
         return await self._put(f"videos/{generation_id}.mp4", body, "video/mp4")

@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from videogen_common import media_urls
 from videogen_common.contract import IDEMPOTENCY_KEY_LENGTH_MAX
 from videogen_common.errors import (
     AlreadyExists,
@@ -108,6 +109,7 @@ class GenerationFlow(Settler):
                 )
             )
         offer, request = check_request(request, self.catalog, self.storage.public_base_url)
+        await self._check_own_upload(request)
         generation_id = str(uuid.uuid4())
         image_url = request.image_url
         if request.image_bytes is not None:
@@ -137,7 +139,8 @@ class GenerationFlow(Settler):
                     request.negative_prompt,
                     request.duration_s,
                     request.seed,
-                    image_url,
+                    # Replicate fetches our uploads through a signed link.
+                    self.storage.link(image_url) if image_url else None,
                 ),
                 price=offer.price,
                 retry_of=retry_of,
@@ -152,6 +155,18 @@ class GenerationFlow(Settler):
             return await self.reserve_and_submit(gen, lease), False
         finally:
             await self.repo.release(lease)
+
+    async def _check_own_upload(self, request: Request) -> None:
+        """An image URL of ours must name an upload of this user's: ids are unguessable,
+        but they are shown in links, and a link may leak."""
+        source = media_urls.input_of(request.image_url or "", self.storage.public_base_url)
+        if source is None:
+            return
+        owner = await self.repo.get(source)
+        if owner is None or owner.user_id != request.user_id:
+            raise InvalidArgument.of(
+                FieldViolation("image_url", "must be an image you uploaded, or an https URL")
+            )
 
     async def _replay(self, gen: Generation, request: Request, retry_of: str | None):
         if gen.fingerprint != fingerprint(request, retry_of):

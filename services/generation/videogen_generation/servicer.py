@@ -30,7 +30,8 @@ PAGE_KIND = "g"
 STATUS_TO_PB = {s: getattr(pb, f"STATUS_{s.name}") for s in Status}
 
 
-def generation_pb(gen: Generation) -> pb.Generation:
+def generation_pb(gen: Generation, link: Callable[[str], str]) -> pb.Generation:
+    """``link`` turns a stored media URL into the signed, expiring one the owner sees."""
     return pb.Generation(
         id=gen.id,
         user_id=gen.user_id,
@@ -40,11 +41,11 @@ def generation_pb(gen: Generation) -> pb.Generation:
         negative_prompt=gen.negative_prompt,
         duration_s=gen.duration_s,
         seed=gen.seed,
-        image_url=gen.image_url or "",
+        image_url=link(gen.image_url) if gen.image_url else "",
         status=STATUS_TO_PB[gen.status],
         progress=gen.progress,
         price=gen.price,
-        video_url=gen.video_url or "",
+        video_url=link(gen.video_url) if gen.video_url else "",
         error=gen.error or "",
         logs=gen.logs,
         retry_of=gen.retry_of or "",
@@ -76,6 +77,7 @@ class GenerationServicer(pb_grpc.GenerationServiceServicer):
     ) -> None:
         self._flow, self._catalog, self._auth, self._listener = flow, catalog, auth, listener
         self._events = events
+        self._link = flow.storage.link
 
     async def _handle(
         self, rpc: str, context, work: Callable[[], Awaitable[object]], user_id: str | None = None
@@ -104,14 +106,16 @@ class GenerationServicer(pb_grpc.GenerationServiceServicer):
                 ),
                 request.idempotency_key,
             )
-            return pb.CreateGenerationResponse(generation=generation_pb(gen), replayed=replayed)
+            return pb.CreateGenerationResponse(
+                generation=generation_pb(gen, self._link), replayed=replayed
+            )
 
         return await self._handle("CreateGeneration", context, work, request.user_id)
 
     async def GetGeneration(self, request, context):
         async def work():
             gen = await self._flow.owned(request.user_id, request.generation_id)
-            return pb.GetGenerationResponse(generation=generation_pb(gen))
+            return pb.GetGenerationResponse(generation=generation_pb(gen, self._link))
 
         return await self._handle("GetGeneration", context, work, request.user_id)
 
@@ -129,7 +133,8 @@ class GenerationServicer(pb_grpc.GenerationServiceServicer):
                 wire.encode_page_token(PAGE_KIND, gens[size - 1].seq) if len(gens) > size else ""
             )
             return pb.ListGenerationsResponse(
-                generations=[generation_pb(g) for g in gens[:size]], next_page_token=token
+                generations=[generation_pb(g, self._link) for g in gens[:size]],
+                next_page_token=token,
             )
 
         return await self._handle("ListGenerations", context, work, request.user_id)
@@ -137,7 +142,7 @@ class GenerationServicer(pb_grpc.GenerationServiceServicer):
     async def CancelGeneration(self, request, context):
         async def work():
             gen = await self._flow.cancel(request.user_id, request.generation_id)
-            return pb.CancelGenerationResponse(generation=generation_pb(gen))
+            return pb.CancelGenerationResponse(generation=generation_pb(gen, self._link))
 
         return await self._handle("CancelGeneration", context, work, request.user_id)
 
@@ -146,7 +151,9 @@ class GenerationServicer(pb_grpc.GenerationServiceServicer):
             gen, replayed = await self._flow.retry(
                 request.user_id, request.generation_id, request.idempotency_key
             )
-            return pb.RetryGenerationResponse(generation=generation_pb(gen), replayed=replayed)
+            return pb.RetryGenerationResponse(
+                generation=generation_pb(gen, self._link), replayed=replayed
+            )
 
         return await self._handle("RetryGeneration", context, work, request.user_id)
 
@@ -185,7 +192,7 @@ class GenerationServicer(pb_grpc.GenerationServiceServicer):
             ):
                 message = pb.WatchGenerationsResponse(event_id=event.event_id, resync=event.resync)
                 if event.generation is not None:
-                    message.generation.CopyFrom(generation_pb(event.generation))
+                    message.generation.CopyFrom(generation_pb(event.generation, self._link))
                 yield message
         except Exception as error:  # the stream ends; the watcher resumes from its position
             if not (isinstance(error, TimeoutError) or is_database_outage(error)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
@@ -32,10 +33,23 @@ class GenerationSettings(ServiceSettings):
     generation_create_settle_s: float = Field(30.0, gt=0)
     # Where Replicate sends webhooks: the webhook gateway's public base URL.
     webhook_public_url: str = Field(pattern=r"^https?://")
+    # Where finished outputs may be fetched from (each redirect too), comma-separated:
+    # "host" or "*.domain" over https, or "host:port" (http allowed) for a local
+    # stand-in. Unset: Replicate's delivery hosts and REPLICATE_BASE_URL's own host.
+    generation_output_hosts: str = ""
+    # The whole fetch of one output, and its size.
+    generation_output_fetch_timeout_s: float = Field(300.0, gt=0)
+    generation_output_bytes_max: int = Field(512 * 1024 * 1024, ge=1024 * 1024)
     generation_media_dir: Path = Path(".data/media")
     # Public base URL of stored videos and images (the API gateway's /media for the local
     # directory; the bucket's or a CDN's URL with S3).
     generation_media_base_url: str = "http://127.0.0.1:8000/media"
+    # Signs the links to files in GENERATION_MEDIA_DIR (the API gateway checks them with
+    # the same secret). Required, 32 characters or more, unless GENERATION_S3_BUCKET.
+    media_url_secret: str = ""
+    # How long a link to a stored video or image works (S3: its presigned URLs). Links
+    # to the input images sent to Replicate must outlive GENERATION_SUBMIT_WITHIN_S.
+    generation_media_url_ttl_s: int = Field(6 * 3600, ge=900, le=7 * 86400)
     # An S3-compatible bucket instead of GENERATION_MEDIA_DIR, when set.
     generation_s3_bucket: str = ""
     generation_s3_endpoint_url: str = ""
@@ -102,6 +116,28 @@ class GenerationSettings(ServiceSettings):
                 "be released under a job that still runs"
             )
         return self
+
+    @model_validator(mode="after")
+    def _media_links_can_be_signed(self) -> GenerationSettings:
+        if not self.generation_s3_bucket and len(self.media_url_secret) < 32:
+            raise ValueError(
+                "MEDIA_URL_SECRET must be at least 32 characters (it signs the links to "
+                "GENERATION_MEDIA_DIR; with GENERATION_S3_BUCKET the bucket signs them)"
+            )
+        if self.generation_media_url_ttl_s < 2 * self.generation_submit_within_s:
+            raise ValueError(
+                "GENERATION_MEDIA_URL_TTL_S must be at least twice GENERATION_SUBMIT_WITHIN_S: "
+                "Replicate fetches input images through these links"
+            )
+        return self
+
+    @property
+    def output_hosts(self) -> str:
+        if self.generation_output_hosts:
+            return self.generation_output_hosts
+        provider = urlsplit(self.replicate_base_url)
+        own = provider.netloc if provider.scheme == "http" else provider.hostname
+        return ",".join(["replicate.delivery", "*.replicate.delivery", own or ""])
 
     @field_validator("webhook_public_url", "generation_media_base_url")
     @classmethod

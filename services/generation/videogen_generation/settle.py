@@ -14,6 +14,7 @@ from .credits_client import (
 )
 from .domain import COPY_ATTEMPTS_MAX, Generation, Settlement, owes_copy, settlement_due
 from .metrics import COPIES_LOST, UNPAID_DELIVERIES
+from .output_fetch import FetchError, OutputRefused
 from .repository import GenerationRepository
 from .storage import StorageError
 
@@ -82,7 +83,12 @@ class Settler:
         assert gen.output_url
         try:
             url = await self.storage.copy_video(gen.id, gen.output_url)
-        except StorageError as error:
+        except OutputRefused as error:
+            # Not from where outputs come from: never fetched, never shown to the user.
+            log.error("output refused", extra={"generation": gen.id, "error": str(error)})
+            COPIES_LOST.inc()
+            return await self.repo.copy_refused(gen.id) or gen
+        except (StorageError, FetchError) as error:
             log.warning("output copy failed", extra={"generation": gen.id, "error": str(error)})
             failed = await self.repo.copy_failed(gen.id, COPY_ATTEMPTS_MAX)
             if failed is not None and failed.copy_lost:

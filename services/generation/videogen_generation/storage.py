@@ -1,6 +1,10 @@
 """Our own copies of outputs (Replicate deletes API outputs after about an hour) and of
 uploaded input images: a local directory served under a public base URL (the API
-gateway's /media), or an S3-compatible bucket (s3_storage.py) where configured."""
+gateway's /media), or an S3-compatible bucket (s3_storage.py) where configured.
+
+Generations keep the plain URL of each stored file; whoever is shown one gets a signed
+link that expires (link()), and only the owner's own generations are ever shown.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,10 @@ import os
 import uuid
 from pathlib import Path
 
-import httpx
+from videogen_common import media_urls
 
-OUTPUT_BYTES_MAX = 512 * 1024 * 1024
+from .output_fetch import OutputFetcher
+
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 
 
@@ -19,15 +24,33 @@ class StorageError(Exception):
 
 
 class LocalStorage:
-    def __init__(self, directory: Path, public_base_url: str, timeout_s: float) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        public_base_url: str,
+        fetcher: OutputFetcher,
+        *,
+        url_secret: str,
+        url_ttl_s: int,
+    ) -> None:
         self.directory = directory
         self.public_base_url = public_base_url.rstrip("/")
-        self._timeout_s = timeout_s
+        self._fetcher = fetcher
+        self._url_secret, self._url_ttl_s = url_secret, url_ttl_s
         (directory / "videos").mkdir(parents=True, exist_ok=True)
         (directory / "inputs").mkdir(parents=True, exist_ok=True)
 
     def _url(self, relative: str) -> str:
         return f"{self.public_base_url}/{relative}"
+
+    def link(self, url: str) -> str:
+        """A signed, expiring link for a URL of ours; any other URL as it is."""
+        relative = media_urls.relative_of(url, self.public_base_url)
+        if relative is None:
+            return url
+        return (
+            f"{self._url(relative)}?{media_urls.sign(self._url_secret, relative, self._url_ttl_s)}"
+        )
 
     def _write_atomically(self, relative: str, chunks) -> None:
         target = self.directory / relative
@@ -48,31 +71,11 @@ class LocalStorage:
 
     async def discard(self, url: str) -> None:
         """Remove a file this storage wrote, by its URL (an upload nobody will use)."""
-        prefix = self.public_base_url + "/"
-        if url.startswith(prefix):
-            relative = url[len(prefix) :]
-            if ".." not in relative.split("/"):
-                (self.directory / relative).unlink(missing_ok=True)
+        relative = media_urls.relative_of(url, self.public_base_url)
+        if relative is not None:
+            (self.directory / relative).unlink(missing_ok=True)
 
     async def copy_video(self, generation_id: str, source_url: str) -> str:
         relative = f"videos/{generation_id}.mp4"
-        self._write_atomically(relative, await download(source_url, self._timeout_s))
+        self._write_atomically(relative, await self._fetcher.fetch(source_url))
         return self._url(relative)
-
-
-async def download(source_url: str, timeout_s: float) -> list[bytes]:
-    """The output's bytes, refusing more than OUTPUT_BYTES_MAX."""
-    chunks, size = [], 0
-    try:
-        async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=True) as client:
-            async with client.stream("GET", source_url) as response:
-                response.raise_for_status()
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > OUTPUT_BYTES_MAX:
-                        raise StorageError("output larger than the limit")
-                    chunks.append(chunk)
-    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as error:
-        # ValueError and InvalidURL: an output URL that is not one (a provider's bug).
-        raise StorageError(f"downloading the output: {type(error).__name__}") from None
-    return chunks

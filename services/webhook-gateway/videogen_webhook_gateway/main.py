@@ -13,6 +13,7 @@ from videogen.generation.v1 import generation_pb2_grpc
 from videogen_common.caller_auth import AuthedStub
 from videogen_common.db import libpq_url, open_pool
 from videogen_common.grpc_client import open_channel
+from videogen_common.metrics import serve_metrics
 from videogen_common.service_main import HttpApp, run_service, start_site
 
 from .domain import parse_dodo, parse_stripe
@@ -92,6 +93,7 @@ async def start(settings: WebhookGatewaySettings) -> HttpApp:
     app = build_app(
         endpoints, readiness(_upstream_check(upstreams)), s.webhook_gateway_body_max_bytes
     )
+    serve_metrics(s.webhook_gateway_metrics_port)
     if not s.replicate_secrets:
         log.warning("REPLICATE_WEBHOOK_SECRET is not set: Replicate webhooks are refused")
     runner, port = await start_site(

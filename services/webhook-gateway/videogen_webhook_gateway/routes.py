@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import grpc
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import Counter, Histogram
 
 from videogen_common.db import is_database_outage
 from videogen_common.grpc_status import parse_rpc_error
@@ -131,15 +131,10 @@ def readiness(check: Callable[[], Awaitable[dict[str, bool]]]):
     return ready
 
 
-async def metrics(request: web.Request) -> web.Response:
-    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-
 def build_app(endpoints: dict[str, Endpoint], ready, body_max_bytes: int) -> web.Application:
     app = web.Application(client_max_size=body_max_bytes)
     for path, endpoint in endpoints.items():
         app.router.add_post(path, endpoint.handle)
     app.router.add_get("/health", health)
     app.router.add_get("/api/webhooks/health", ready)
-    app.router.add_get("/metrics", metrics)
     return app

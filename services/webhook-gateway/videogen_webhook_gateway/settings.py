@@ -11,6 +11,8 @@ class WebhookGatewaySettings(ServiceSettings):
     database_url: str
     webhook_gateway_host: str = "127.0.0.1"
     webhook_gateway_port: int = 8001
+    # Prometheus /metrics on its own port, never the public one; 0: none.
+    webhook_gateway_metrics_port: int = Field(0, ge=0, le=65535)
     # Space-separated whsec_ secrets (several during a rotation). Unset: the Replicate
     # endpoint refuses every request (fail closed).
     replicate_webhook_secret: str = ""

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 from videogen_common.db import libpq_url, with_database
 from videogen_common.embedded_pg import start_embedded
@@ -38,6 +39,10 @@ def create_database(server_url: str, name: str, template: str | None = None) -> 
 def drop_database(server_url: str, name: str) -> None:
     with _admin(server_url) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def with_user(url: str, user: str) -> str:
+    return make_url(url).set(username=user, password=None).render_as_string(hide_password=False)
 
 
 def unique_name(prefix: str) -> str:
@@ -82,3 +87,22 @@ def fresh_database(pg_server_url: str, migrated_template) -> Iterator:
     yield make
     for name in names:
         drop_database(pg_server_url, name)
+
+
+@pytest.fixture
+def login_role(pg_server_url: str) -> Iterator:
+    """Factory: the URL of ``database_url`` for a new login user IN ROLE ``group`` (a
+    service's role, as a deployment would make one); dropped after the test."""
+    made: list[str] = []
+
+    def make(database_url: str, group: str) -> str:
+        name = unique_name(f"vg_{group.removeprefix('videogen_')}")
+        with _admin(pg_server_url) as conn:
+            conn.execute(f'CREATE ROLE "{name}" LOGIN IN ROLE {group}')
+        made.append(name)
+        return with_user(database_url, name)
+
+    yield make
+    with _admin(pg_server_url) as conn:
+        for name in made:
+            conn.execute(f'DROP ROLE IF EXISTS "{name}"')

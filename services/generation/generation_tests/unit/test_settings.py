@@ -11,6 +11,7 @@ BASE = dict(
     generation_credits_token="t" * 16,
     replicate_api_token="r8_x",
     webhook_public_url="http://127.0.0.1:8001",
+    media_url_secret="m" * 32,
 )
 
 
@@ -33,3 +34,25 @@ def test_a_hold_that_could_be_released_under_a_running_job_is_refused():
 def test_a_lease_shorter_than_a_create_and_a_lookup_is_refused():
     with pytest.raises(ValidationError, match="GENERATION_LEASE_S"):
         settings(generation_lease_s=20, generation_replicate_timeout_s=15)
+
+
+def test_local_media_needs_a_secret_to_sign_its_links():
+    with pytest.raises(ValidationError, match="MEDIA_URL_SECRET"):
+        settings(media_url_secret="m" * 31)
+    assert settings(media_url_secret="", generation_s3_bucket="videos").generation_s3_bucket
+
+
+def test_media_links_must_outlive_the_wait_for_a_submit():
+    with pytest.raises(ValidationError, match="GENERATION_MEDIA_URL_TTL_S"):
+        settings(generation_media_url_ttl_s=1000)  # Replicate fetches inputs through them
+
+
+def test_outputs_come_from_replicate_and_the_provider_unless_told_otherwise():
+    assert settings().output_hosts.split(",") == [
+        "replicate.delivery",
+        "*.replicate.delivery",
+        "api.replicate.com",
+    ]
+    local = settings(replicate_base_url="http://127.0.0.1:8010")
+    assert local.output_hosts.endswith(",127.0.0.1:8010")
+    assert settings(generation_output_hosts="cdn.test").output_hosts == "cdn.test"
