@@ -44,6 +44,11 @@ soak: $(STUBS_STAMP)
 	$(SYNC) --group test
 	$(PY) -m videogen_soak
 
+# Every Kustomize overlay rendered and validated offline (also run by `make test`).
+k8s:
+	$(SYNC) --group test
+	$(PY) scripts/k8s_check.py
+
 lint: $(STUBS_STAMP) $(BUF)
 	$(SYNC) --group lint --group test
 	$(VENV)/bin/ruff check .

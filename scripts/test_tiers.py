@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TIERS = {
     "unit": ["services/*/*_tests/unit", "tests/unit"],
-    "integration": ["services/*/*_tests/integration"],
+    "integration": ["services/*/*_tests/integration", "tests/deploy"],
     "service": ["services/*/*_tests/service", "tools/tests"],
     "e2e": ["tests/e2e"],
     "soak": ["tests/soak"],

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from videogen_common.migrations import upgrade_to_head
 from videogen_common.testing.tcp_proxy import TcpProxy
-from videogen_common.testing.waits import free_port
+from videogen_common.testing.waits import free_ports
 
 from .cluster import Cluster
 from .processes import Service, grpc_serving, http_ok, python
@@ -45,20 +45,22 @@ class Stack:
         self.dir = directory
         self.seed = seed
         self.secrets = Secrets()
-        self.cluster = Cluster(directory, free_port())
+        names = (
+            "credits-1",
+            "credits-2",
+            "generation-1",
+            "generation-2",
+            "emulator",
+            "webhook-gateway",
+            "api-gateway",
+        )
+        # Every port of the run drawn at once, distinct, the proxy's too: a listener
+        # bound later on port 0 could otherwise take one meant for a service.
+        postgres, proxy, *ports = free_ports(2 + len(names))
+        self.cluster = Cluster(directory, postgres)
         self.db_proxy = TcpProxy("127.0.0.1", self.cluster.port)
-        self.ports = {
-            name: free_port()
-            for name in (
-                "credits-1",
-                "credits-2",
-                "generation-1",
-                "generation-2",
-                "emulator",
-                "webhook-gateway",
-                "api-gateway",
-            )
-        }
+        self.db_proxy.port = proxy
+        self.ports = dict(zip(names, ports, strict=True))
         self.services: dict[str, Service] = {}
 
     def address(self, name: str) -> str:

@@ -9,6 +9,7 @@ callers with keyed, repeatable calls retry the rest themselves (see the credits 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -27,7 +28,22 @@ def channel_target(address: str) -> str:
     return "ipv4:" + ",".join(parts)
 
 
-def open_channel(address: str, ca_path: Path | None = None) -> grpc.aio.Channel:
+@dataclass(frozen=True)
+class ClientTls:
+    """TLS towards our gRPC services: the CA that signed their certificates and, for
+    mutual TLS, this service's own certificate and key."""
+
+    ca_path: Path
+    cert_path: Path | None = None
+    key_path: Path | None = None
+
+    def credentials(self) -> grpc.ChannelCredentials:
+        cert = self.cert_path.read_bytes() if self.cert_path else None
+        key = self.key_path.read_bytes() if self.key_path else None
+        return grpc.ssl_channel_credentials(self.ca_path.read_bytes(), key, cert)
+
+
+def open_channel(address: str, tls: ClientTls | None = None) -> grpc.aio.Channel:
     options = [
         ("grpc.enable_retries", 1),
         ("grpc.service_config", SERVICE_CONFIG),
@@ -38,7 +54,6 @@ def open_channel(address: str, ca_path: Path | None = None) -> grpc.aio.Channel:
         ("grpc.max_reconnect_backoff_ms", 2000),
     ]
     target = channel_target(address)
-    if ca_path is None:
+    if tls is None:
         return grpc.aio.insecure_channel(target, options=options)
-    credentials = grpc.ssl_channel_credentials(ca_path.read_bytes())
-    return grpc.aio.secure_channel(target, credentials, options=options)
+    return grpc.aio.secure_channel(target, tls.credentials(), options=options)

@@ -44,20 +44,66 @@ def server_credentials(tls: TlsFiles) -> grpc.ServerCredentials:
     )
 
 
+# Seconds a server's stop may take beyond its grace before shutdown goes on without it.
+STOP_SLACK_S = 10.0
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """How a service's gRPC server listens, beyond its address."""
+
+    tls: TlsFiles | None = None
+    # Connections are closed (GOAWAY, calls in flight finish) after this long, so that
+    # clients resolve the Service again and spread over replicas added since.
+    max_connection_age_s: float = 300.0
+    # A second, plain-text server with the health service only (kubelet's gRPC probes
+    # cannot speak TLS); 0: none. It shares the main server's health states.
+    health_port: int = 0
+
+
+class Servers:
+    """The service's server and, if asked for, its plain-text health server: started
+    and stopped together, like the one server the callers knew."""
+
+    def __init__(self, main: grpc.aio.Server, health_only: grpc.aio.Server | None) -> None:
+        self.main, self.health_only = main, health_only
+
+    async def start(self) -> None:
+        await self.main.start()
+        if self.health_only is not None:
+            await self.health_only.start()
+
+    async def stop(self, grace: float | None) -> None:
+        if self.health_only is not None:
+            await self.health_only.stop(0)
+        try:
+            # Past its grace a stop cancels every call; it has been seen, rarely, to wait
+            # on regardless. A process that is stopping must not hang on it.
+            await asyncio.wait_for(self.main.stop(grace), (grace or 0) + STOP_SLACK_S)
+        except TimeoutError:
+            log.warning("gRPC server still stopping after its grace; going on")
+
+
 def create_server(
     registrations: Sequence[Registration],
     address: str,
-    tls: TlsFiles | None = None,
-) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
+    options: ServerOptions | None = None,
+) -> tuple[Servers, int, health.aio.HealthServicer]:
     """Build a server bound to ``address`` (port 0 picks one) and return the bound port.
 
     Every registered service starts NOT_SERVING; the caller flips health when ready.
     """
+    options = options or ServerOptions()
+    tls = options.tls
+    age_ms = int(options.max_connection_age_s * 1000)
     server = grpc.aio.server(
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ("grpc.so_reuseport", 0),
+            ("grpc.max_connection_age_ms", age_ms),
+            # Long enough for a unary call to end; watch streams resume where they were.
+            ("grpc.max_connection_age_grace_ms", 30_000),
         ]
     )
     for registration in registrations:
@@ -79,7 +125,14 @@ def create_server(
         port = server.add_secure_port(address, server_credentials(tls))
     if port == 0:
         raise RuntimeError(f"could not bind gRPC server to {address}")
-    return server, port, health_servicer
+    health_only = None
+    if options.health_port:
+        health_only = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, health_only)
+        host = address.rsplit(":", 1)[0]
+        if not health_only.add_insecure_port(f"{host}:{options.health_port}"):
+            raise RuntimeError(f"could not bind the health server to port {options.health_port}")
+    return Servers(server, health_only), port, health_servicer
 
 
 async def set_serving(

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from .grpc_client import ClientTls
+from .grpc_server import TlsFiles
+
+PLACEHOLDER = re.compile(r"change[-_]?me", re.IGNORECASE)
 
 
 class ServiceSettings(BaseSettings):
@@ -21,6 +28,70 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     # Seconds given to in-flight RPCs on SIGTERM before the server stops.
     shutdown_grace_s: float = 10.0
+
+    @model_validator(mode="after")
+    def _no_published_placeholders(self) -> ServiceSettings:
+        """deploy/k8s/base/secret.example.yaml is published: its CHANGE-ME values (tokens,
+        passwords in URLs) are known to everyone, so a copy applied as it is must not
+        start a service."""
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            values = value.values() if isinstance(value, dict) else [value]
+            if any(isinstance(v, str) and PLACEHOLDER.search(v) for v in values):
+                raise ValueError(
+                    f"{name.upper()} holds a placeholder of the published example "
+                    "(CHANGE-ME): set a value of your own"
+                )
+        return self
+
+
+class GrpcServerSettings(ServiceSettings):
+    """Fields of a service that serves gRPC (credits, generation)."""
+
+    # Connections are closed after this many seconds, so clients re-resolve the
+    # (headless) Service and spread over replicas that were added since.
+    grpc_max_connection_age_s: float = Field(300.0, ge=1)
+
+
+class GrpcClientSettings(ServiceSettings):
+    """TLS towards credits and generation, for every service that calls them. All
+    unset: plain text (h2c). The CA alone: TLS. With a certificate and key: mutual TLS,
+    which servers with a *_TLS_CLIENT_CA_PATH require."""
+
+    grpc_tls_ca_path: Path | None = None
+    grpc_tls_client_cert_path: Path | None = None
+    grpc_tls_client_key_path: Path | None = None
+
+    @model_validator(mode="after")
+    def _client_tls_whole(self) -> GrpcClientSettings:
+        cert, key = self.grpc_tls_client_cert_path, self.grpc_tls_client_key_path
+        if (cert is None) != (key is None):
+            raise ValueError("set GRPC_TLS_CLIENT_CERT_PATH and GRPC_TLS_CLIENT_KEY_PATH together")
+        if cert is not None and self.grpc_tls_ca_path is None:
+            raise ValueError("a client certificate needs GRPC_TLS_CA_PATH (TLS) as well")
+        return self
+
+    @property
+    def client_tls(self) -> ClientTls | None:
+        if self.grpc_tls_ca_path is None:
+            return None
+        return ClientTls(
+            self.grpc_tls_ca_path, self.grpc_tls_client_cert_path, self.grpc_tls_client_key_path
+        )
+
+
+def server_tls(cert: Path | None, key: Path | None, client_ca: Path | None) -> TlsFiles | None:
+    """A service's server TLS from its *_TLS_* settings (checked whole by its settings)."""
+    if cert is None or key is None:
+        return None
+    return TlsFiles(cert, key, client_ca)
+
+
+def tls_settings_whole(prefix: str, cert: Path | None, key: Path | None, ca: Path | None) -> None:
+    if (cert is None) != (key is None):
+        raise ValueError(f"set {prefix}_TLS_CERT_PATH and {prefix}_TLS_KEY_PATH together")
+    if ca is not None and cert is None:
+        raise ValueError(f"{prefix}_TLS_CLIENT_CA_PATH (mutual TLS) needs TLS itself")
 
 
 S = TypeVar("S", bound="ServiceSettings")

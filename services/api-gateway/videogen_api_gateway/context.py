@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 
+import grpc
 from aiohttp import web
 from limits import parse
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -67,8 +68,13 @@ class Context:
         if len(self._known) > KNOWN_ACCOUNTS_MAX:
             self._known.popitem(last=False)
 
-    async def check_rate(self, principal: Principal) -> None:
-        if not await self._limiter.hit(self._limit, "generation", principal.user_id):
+    @asynccontextmanager
+    async def generation_slot(self, principal: Principal) -> AsyncIterator[None]:
+        """One of the user's generation requests within the limit. Counted once the
+        request was taken up, not when generation refused it as invalid (422): a form
+        with a mistake must not lock its user out. Checked before, counted after, so
+        requests racing each other may pass the limit by as many as race."""
+        if not await self._limiter.test(self._limit, "generation", principal.user_id):
             stats = await self._limiter.get_window_stats(
                 self._limit, "generation", principal.user_id
             )
@@ -76,6 +82,13 @@ class Context:
             raise RateLimited(
                 "Too many generation requests", metadata={"retry_after": str(retry_after)}
             )
+        try:
+            yield
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                await self._limiter.hit(self._limit, "generation", principal.user_id)
+            raise
+        await self._limiter.hit(self._limit, "generation", principal.user_id)
 
     @contextmanager
     def stream_slot(self, user_id: str) -> Iterator[None]:

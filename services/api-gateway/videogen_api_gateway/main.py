@@ -23,8 +23,8 @@ SHUTDOWN_TIMEOUT_S = 5.0
 
 async def start(settings: ApiGatewaySettings) -> HttpApp:
     s = settings
-    credits_channel = open_channel(s.credits_address)
-    generation_channel = open_channel(s.generation_address)
+    credits_channel = open_channel(s.credits_address, s.client_tls)
+    generation_channel = open_channel(s.generation_address, s.client_tls)
     credits_stub = credits_pb2_grpc.CreditsServiceStub(credits_channel)
     ctx = Context(
         credits=AuthedStub(credits_stub, s.api_gateway_credits_token),

@@ -24,7 +24,6 @@ routes = web.RouteTableDef()
 async def _create(request: web.Request, task: str) -> web.Response:
     ctx, user = context_of(request), principal_of(request)
     fields, image = await read_generation(request, task)
-    await ctx.check_rate(user)
     message = gpb.CreateGenerationRequest(
         user_id=user.user_id,
         idempotency_key=idempotency_key(request),
@@ -40,7 +39,8 @@ async def _create(request: web.Request, task: str) -> web.Response:
         message.image_bytes = image
     elif "image_url" in fields:
         message.image_url = fields["image_url"]
-    reply = await ctx.generation.CreateGeneration(message, timeout=ctx.timeout_s)
+    async with ctx.generation_slot(user):
+        reply = await ctx.generation.CreateGeneration(message, timeout=ctx.timeout_s)
     return web.json_response(generation_json(reply.generation))
 
 
@@ -97,15 +97,13 @@ async def cancel(request: web.Request) -> web.Response:
 @routes.post("/api/generation/{id}/retry")
 async def retry(request: web.Request) -> web.Response:
     ctx, user = context_of(request), principal_of(request)
-    await ctx.check_rate(user)
-    reply = await ctx.generation.RetryGeneration(
-        gpb.RetryGenerationRequest(
-            user_id=user.user_id,
-            generation_id=path_uuid(request, "id"),
-            idempotency_key=idempotency_key(request),
-        ),
-        timeout=ctx.timeout_s,
+    message = gpb.RetryGenerationRequest(
+        user_id=user.user_id,
+        generation_id=path_uuid(request, "id"),
+        idempotency_key=idempotency_key(request),
     )
+    async with ctx.generation_slot(user):
+        reply = await ctx.generation.RetryGeneration(message, timeout=ctx.timeout_s)
     return web.json_response(generation_json(reply.generation))
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from videogen_common.settings import ServiceSettings
+from videogen_common.settings import GrpcClientSettings
 
 
-class ApiGatewaySettings(ServiceSettings):
+class ApiGatewaySettings(GrpcClientSettings):
     api_gateway_host: str = "127.0.0.1"
     # The seed frontend's default backend port.
     api_gateway_port: int = 8000

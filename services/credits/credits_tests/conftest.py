@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from pathlib import Path
 
@@ -60,8 +61,11 @@ async def credits_app(credits_db):
 
 @pytest.fixture
 async def credits(credits_app) -> Callers:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{credits_app.port}") as channel:
-        yield Callers(channel)
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{credits_app.port}")
+    yield Callers(channel)
+    # Bounded: a close that waits on a call the server already ended must not hang a run.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(channel.close(), 10)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-import grpc
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -16,13 +15,15 @@ from videogen_common.caller_auth import CallerAuthenticator
 from videogen_common.db import create_engine, libpq_url, open_pool
 from videogen_common.grpc_server import (
     Registration,
-    TlsFiles,
+    ServerOptions,
+    Servers,
     create_server,
     follow_database,
     set_serving,
 )
 from videogen_common.metrics import serve_metrics
 from videogen_common.service_main import run_service
+from videogen_common.settings import server_tls
 
 from .balance_feed import BalanceFeed
 from .billing import Billing, Catalog
@@ -40,7 +41,7 @@ SERVICE_NAME = credits_pb2.DESCRIPTOR.services_by_name["CreditsService"].full_na
 
 @dataclass
 class CreditsApp:
-    server: grpc.aio.Server
+    server: Servers
     port: int
     ledger: Ledger
     engine: AsyncEngine
@@ -79,13 +80,12 @@ def catalog_of(settings: CreditsSettings) -> Catalog:
     )
 
 
-def _tls(settings: CreditsSettings) -> TlsFiles | None:
-    if settings.credits_tls_cert_path is None or settings.credits_tls_key_path is None:
-        return None
-    return TlsFiles(
-        settings.credits_tls_cert_path,
-        settings.credits_tls_key_path,
-        settings.credits_tls_client_ca_path,
+def _server_options(settings: CreditsSettings) -> ServerOptions:
+    s = settings
+    return ServerOptions(
+        server_tls(s.credits_tls_cert_path, s.credits_tls_key_path, s.credits_tls_client_ca_path),
+        s.grpc_max_connection_age_s,
+        s.credits_health_port,
     )
 
 
@@ -120,7 +120,7 @@ async def start(settings: CreditsSettings) -> CreditsApp:
         SERVICE_NAME,
     )
     server, port, health = create_server(
-        [registration], settings.credits_grpc_address, _tls(settings)
+        [registration], settings.credits_grpc_address, _server_options(settings)
     )
     await set_serving(health, [SERVICE_NAME], False)
     await server.start()

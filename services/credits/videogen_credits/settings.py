@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
-from videogen_common.settings import ServiceSettings
+from videogen_common.settings import GrpcServerSettings, tls_settings_whole
 
 
 class PackageSpec(BaseModel, frozen=True, extra="forbid"):
@@ -37,7 +37,7 @@ DEFAULT_PLANS = {
 }
 
 
-class CreditsSettings(ServiceSettings):
+class CreditsSettings(GrpcServerSettings):
     database_url: str = Field(description="PostgreSQL URL, e.g. postgresql://user@host/db")
     # {"caller name": "token"}; names: api, generation, payments, admin. No default.
     credits_caller_tokens: dict[str, str]
@@ -70,9 +70,23 @@ class CreditsSettings(ServiceSettings):
     # than the maximum.
     credits_hold_timeout_default_s: int = Field(3 * 3600, ge=1)
     credits_hold_timeout_max_s: int = Field(24 * 3600, ge=1)
+    # TLS on the gRPC port (both paths); with the client CA, mutual TLS: callers must
+    # present a certificate it signed.
     credits_tls_cert_path: Path | None = None
     credits_tls_key_path: Path | None = None
     credits_tls_client_ca_path: Path | None = None
+    # Plain-text gRPC health only, for kubelet probes while TLS is on; 0: none.
+    credits_health_port: int = Field(0, ge=0, le=65535)
+
+    @model_validator(mode="after")
+    def _tls_whole(self) -> CreditsSettings:
+        tls_settings_whole(
+            "CREDITS",
+            self.credits_tls_cert_path,
+            self.credits_tls_key_path,
+            self.credits_tls_client_ca_path,
+        )
+        return self
 
     @field_validator("credits_caller_tokens")
     @classmethod

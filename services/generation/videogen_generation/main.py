@@ -15,6 +15,8 @@ from videogen_common.db import create_engine, libpq_url
 from videogen_common.grpc_client import open_channel
 from videogen_common.grpc_server import (
     Registration,
+    ServerOptions,
+    Servers,
     create_server,
     follow_database,
     set_serving,
@@ -22,6 +24,7 @@ from videogen_common.grpc_server import (
 from videogen_common.metrics import serve_metrics
 from videogen_common.pg_listen import Listener
 from videogen_common.service_main import run_service
+from videogen_common.settings import server_tls
 
 from .catalog import Catalog
 from .credits_client import CreditsClient
@@ -43,7 +46,7 @@ SERVICE_NAME = generation_pb2.DESCRIPTOR.services_by_name["GenerationService"].f
 
 @dataclass
 class GenerationApp:
-    server: grpc.aio.Server
+    server: Servers
     port: int
     flow: GenerationFlow
     recovery: Recovery
@@ -120,7 +123,7 @@ def build_flow(settings: GenerationSettings, channel: grpc.aio.Channel) -> Gener
 
 
 async def start(settings: GenerationSettings, *, recover: bool = True) -> GenerationApp:
-    channel = open_channel(settings.credits_address)
+    channel = open_channel(settings.credits_address, settings.client_tls)
     flow = build_flow(settings, channel)
     events = EventLog(flow.repo.engine)
     recovery = Recovery(
@@ -147,7 +150,15 @@ async def start(settings: GenerationSettings, *, recover: bool = True) -> Genera
         lambda s: generation_pb2_grpc.add_GenerationServiceServicer_to_server(servicer, s),
         SERVICE_NAME,
     )
-    server, port, health = create_server([registration], settings.generation_grpc_address)
+    s = settings
+    options = ServerOptions(
+        server_tls(
+            s.generation_tls_cert_path, s.generation_tls_key_path, s.generation_tls_client_ca_path
+        ),
+        s.grpc_max_connection_age_s,
+        s.generation_health_port,
+    )
+    server, port, health = create_server([registration], s.generation_grpc_address, options)
     await server.start()
     await set_serving(health, [SERVICE_NAME], False)
     tasks = [

@@ -7,17 +7,27 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from videogen_common.settings import ServiceSettings
+from videogen_common.settings import (
+    GrpcClientSettings,
+    GrpcServerSettings,
+    tls_settings_whole,
+)
 
 from .faults import POINTS
 
 
-class GenerationSettings(ServiceSettings):
+class GenerationSettings(GrpcServerSettings, GrpcClientSettings):
     database_url: str
     # {"caller": "token"} for whoever calls this service: api, webhooks. No default.
     generation_caller_tokens: dict[str, str]
     generation_grpc_address: str = "127.0.0.1:50052"
     generation_metrics_port: int = 0
+    # TLS and mutual TLS on the gRPC port, as credits' CREDITS_TLS_* (same meaning).
+    generation_tls_cert_path: Path | None = None
+    generation_tls_key_path: Path | None = None
+    generation_tls_client_ca_path: Path | None = None
+    # Plain-text gRPC health only, for kubelet probes while TLS is on; 0: none.
+    generation_health_port: int = Field(0, ge=0, le=65535)
     # This service's own identity towards credits (its "generation" caller token).
     generation_credits_token: str = Field(min_length=16)
     credits_address: str = "127.0.0.1:50051"
@@ -115,6 +125,16 @@ class GenerationSettings(ServiceSettings):
                 "GENERATION_SUBMIT_WITHIN_S + 2 x GENERATION_AGE_MAX_S), or a hold could "
                 "be released under a job that still runs"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _tls_whole(self) -> GenerationSettings:
+        tls_settings_whole(
+            "GENERATION",
+            self.generation_tls_cert_path,
+            self.generation_tls_key_path,
+            self.generation_tls_client_ca_path,
+        )
         return self
 
     @model_validator(mode="after")

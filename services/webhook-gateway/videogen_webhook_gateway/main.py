@@ -50,8 +50,8 @@ def _standard(secrets: list[str]) -> Verify | None:
 
 async def start(settings: WebhookGatewaySettings) -> HttpApp:
     s = settings
-    generation_channel = open_channel(s.generation_address)
-    credits_channel = open_channel(s.credits_address)
+    generation_channel = open_channel(s.generation_address, s.client_tls)
+    credits_channel = open_channel(s.credits_address, s.client_tls)
     generation = AuthedStub(
         generation_pb2_grpc.GenerationServiceStub(generation_channel),
         s.webhook_gateway_generation_token,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from videogen_common.settings import ServiceSettings
+from videogen_common.settings import GrpcClientSettings
 
 
-class WebhookGatewaySettings(ServiceSettings):
+class WebhookGatewaySettings(GrpcClientSettings):
     database_url: str
     webhook_gateway_host: str = "127.0.0.1"
     webhook_gateway_port: int = 8001
