@@ -65,8 +65,11 @@ def print_ready(children: list[Child], env: Env, database: str) -> None:
         else env["REPLICATE_BASE_URL"]
     )
     lines.append(f"  {'replicate':<{width}} {replicate}")
+    hooks = env["WEBHOOK_PUBLIC_URL"].rstrip("/")
+    lines.append(f"  {'webhooks to':<{width}} {hooks}/api/webhooks/replicate")
     lines.append(
-        f"  {'webhooks to':<{width}} {env['WEBHOOK_PUBLIC_URL'].rstrip('/')}/api/webhooks/replicate"
+        f"  {'payments':<{width}} {hooks}/api/webhooks/stripe, {hooks}/api/webhooks/dodo "
+        "(each needs its STRIPE_/DODO_WEBHOOK_SECRET)"
     )
     media_url = env.get("GENERATION_MEDIA_BASE_URL") or "http://127.0.0.1:8000/media"
     lines.append(
@@ -77,9 +80,15 @@ def print_ready(children: list[Child], env: Env, database: str) -> None:
     lines.append(f"  try: {python} {health} {grpc_children[-1].address}")
     api = [child for child in children if child.spec.name == "api-gateway"]
     token = development_jwt(env)
+    if api:
+        lines.append(f"  {'API document':<{width}} {where(api[0])}/openapi.json")
     if api and token:
         base = where(api[0])
         lines.append(f"  a development user's JWT (valid 24 h): {token}")
+        lines.append(
+            "  more tokens, any user or role: .venv/bin/videogen token [<user-id>] [--admin]; "
+            "also videogen account | ledger | grant | reconcile | generation"
+        )
         lines.append(f"  try: curl -s -H 'Authorization: Bearer {token}' {base}/api/users/credits")
         lines.append(
             f"       curl -s -H 'Authorization: Bearer {token}' -H 'Content-Type: "

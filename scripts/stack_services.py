@@ -12,6 +12,7 @@ import secrets
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from stack_probes import grpc_serving, http_ok, probe_address
 
@@ -22,6 +23,8 @@ GENERATION_CALLERS = ("api", "webhooks")
 REAL_REPLICATE_URL = "https://api.replicate.com"
 EMULATOR = "replicate-emulator"
 DEV_USER_ID = "00000000-0000-4000-8000-000000000001"
+# Read by `videogen` (tools/videogen_cli) too.
+DEV_SECRETS = Path(__file__).resolve().parent.parent / ".data" / "dev-auth.env"
 
 Env = dict[str, str]
 
@@ -157,12 +160,27 @@ def api_gateway_env(env: Env, at: Mapping[str, str]) -> None:
         env["API_GATEWAY_EVENTS_SECRET"] = secrets.token_urlsafe(32)
         say("generated API_GATEWAY_EVENTS_SECRET for this run (not shown)")
     if not env.get("AUTH_JWT_SECRET") and not env.get("AUTH_JWKS_URL"):
-        # A development secret, so that the printed development JWT works.
-        env["AUTH_JWT_SECRET"] = secrets.token_urlsafe(32)
+        # A development secret, so that the printed development JWT works; kept in
+        # .data so that `videogen token` (and tokens minted earlier) keep working.
+        env["AUTH_JWT_SECRET"] = development_secret()
         say(
-            "generated AUTH_JWT_SECRET for this run; set it in .env to your Supabase "
-            "project's JWT secret to use real users' tokens"
+            f"AUTH_JWT_SECRET: the development one in {DEV_SECRETS}; set it in .env to "
+            "your Supabase project's JWT secret to use real users' tokens"
         )
+
+
+def development_secret() -> str:
+    """The development JWT secret of this checkout, made on first use (owner-only)."""
+    if DEV_SECRETS.exists():
+        for line in DEV_SECRETS.read_text().splitlines():
+            name, _, value = line.partition("=")
+            if name == "AUTH_JWT_SECRET" and len(value) >= 32:
+                return value
+    DEV_SECRETS.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    DEV_SECRETS.touch(mode=0o600)
+    DEV_SECRETS.write_text(f"AUTH_JWT_SECRET={value}\n")
+    return value
 
 
 def development_jwt(env: Mapping[str, str]) -> str | None:

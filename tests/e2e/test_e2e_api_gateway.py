@@ -32,7 +32,7 @@ async def _until_completed(api, user, gid, wait_for):
     return await wait_for(done)
 
 
-async def test_seed_routes_and_shapes_end_to_end(api, wait_for):
+async def test_seed_routes_and_shapes_end_to_end(api, stack, wait_for):
     user = new_user()
     status, body, _ = await api.call("GET", "/api/users/credits", user)
     assert (status, body["credits"], body["low_balance"]) == (200, 100, False)
@@ -48,6 +48,13 @@ async def test_seed_routes_and_shapes_end_to_end(api, wait_for):
         assert r.status == 200 and b"ftyp" in (await r.read())[:32]
     status, history, _ = await api.call("GET", "/api/generation/history", user)
     assert [g["id"] for g in history["generations"]] == [created["id"]]
+    [item] = history["generations"]
+    job = stack.emulator.store.all()[-1]
+    assert (item["type"], item["job_id"], item["error_message"]) == ("text-to-video", job.id, None)
+    # A cancel after the end says so in the API's words.
+    status, refused, _ = await api.call("POST", f"/api/generation/{created['id']}/cancel", user)
+    assert (status, refused["status"]) == (409, "completed")
+    assert refused["detail"] == "The generation already ended: completed"
     status, me, _ = await api.call("GET", "/api/users/me", user)
     assert (me["id"], me["credits"], me["subscription_tier"]) == (user, 80, "free")
     status, txs, _ = await api.call("GET", "/api/users/transactions", user)
@@ -68,6 +75,7 @@ async def test_insufficient_credits_is_402_with_balance_and_price(api, stack):
     status, body, _ = await api.call(
         "POST", "/api/generation/text-to-video", user, json={"prompt": PROMPT}
     )
+    body.pop("request_id")
     assert (status, body) == (402, {"detail": "Insufficient credits", "balance": 0, "required": 20})
     status, body, _ = await api.call(
         "POST",
@@ -219,7 +227,7 @@ async def test_image_upload_as_multipart(api, stack):
 async def test_upstream_down_is_503_not_a_trace(api, stack):
     await stack.credits_app.stop(0)
     status, body, _ = await api.call("GET", "/api/users/credits", new_user())
-    assert status == 503 and body == {"detail": "Service temporarily unavailable"}
+    assert status == 503 and body["detail"] == "Service temporarily unavailable"
 
 
 async def test_fields_out_of_the_models_limits_are_422_listing_each(api):

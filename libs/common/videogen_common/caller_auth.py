@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable, Mapping
 
+from . import request_id
 from .errors import PermissionDenied, Unauthenticated
 
 METADATA_KEY = "authorization"
@@ -55,7 +56,8 @@ class AuthedStub:
         method = getattr(self._stub, name)
 
         def call(request, **kwargs):
-            kwargs.setdefault("metadata", self._metadata)
+            # The token, and the id of the request this call serves (for its logs).
+            kwargs.setdefault("metadata", self._metadata + request_id.outgoing())
             return method(request, **kwargs)
 
         return call

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 import grpc
 
+from . import request_id
 from .caller_auth import CallerAuthenticator
 from .db import is_database_outage
 from .errors import ServiceError, Unavailable
@@ -36,14 +37,19 @@ async def serve_rpc(
 ) -> T:
     """Run ``work(caller)`` for an authenticated, authorized caller; abort on errors."""
     with observe_rpc(service, rpc) as timer:
+        metadata = context.invocation_metadata()
+        request_id.from_metadata(metadata)
         try:
-            caller = auth.identify(context.invocation_metadata())
+            caller = auth.identify(metadata)
             authorize(caller, rpc)
-            return await work(caller)
+            result = await work(caller)
+            log.debug("rpc", extra={"rpc": f"{service}.{rpc}", "code": "OK"})
+            return result
         except Exception as error:
             if not isinstance(error, ServiceError):
                 error = _unforeseen(service, rpc, error)
             timer.code = mapping_for(error).grpc_code.name
+            log.debug("rpc", extra={"rpc": f"{service}.{rpc}", "code": timer.code})
             await context.abort_with_status(to_rpc_status(error))
             raise AssertionError("abort_with_status returns only by raising") from None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
@@ -10,14 +11,16 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from prometheus_client import Counter, Histogram
 
+from videogen_common import request_id
 from videogen_common.errors import Unauthenticated
 
-from . import routes_admin, routes_user
+from . import routes_admin, routes_auth, routes_user
 from .context import CONTEXT, PRINCIPAL, Context, TooManyStreams, context_of
 from .events import stream_events
 from .http_errors import error_middleware, from_service_error
 from .media import MediaFiles
 from .openapi import document
+from .routes_auth import SupabaseAuth
 
 log = logging.getLogger("videogen_api_gateway.access")
 REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -28,6 +31,10 @@ PUBLIC = {
     "/api/generation/catalog",
     "/api/credits/packages",
     "/api/events",
+    # Forwarded to Supabase Auth, which checks what they carry.
+    "/api/auth/signup",
+    "/api/auth/signin",
+    "/api/auth/signout",
 }
 
 
@@ -48,6 +55,25 @@ class AccessLogger(AbstractAccessLogger):
     @property
     def enabled(self) -> bool:
         return self.logger.isEnabledFor(logging.INFO)
+
+
+@web.middleware
+async def request_id_middleware(request: web.Request, handler):
+    """X-Request-Id in (or a new one) and out; in every log line of the request, in the
+    metadata of every call it makes, and in its error body."""
+    rid = request_id.adopt(request.headers.get(request_id.HEADER))
+    response = await handler(request)
+    response.headers[request_id.HEADER] = rid
+    if (
+        response.status >= 400
+        and isinstance(response, web.Response)
+        and response.content_type == "application/json"
+        and isinstance(response.body, bytes)
+    ):
+        body = json.loads(response.body)
+        if isinstance(body, dict):
+            response.text = json.dumps({**body, "request_id": rid})
+    return response
 
 
 @web.middleware
@@ -103,12 +129,17 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 
 def build_app(
-    ctx: Context, origins: list[str], media: MediaFiles | None, body_max_bytes: int
+    ctx: Context,
+    origins: list[str],
+    media: MediaFiles | None,
+    body_max_bytes: int,
+    supabase: SupabaseAuth | None = None,
 ) -> web.Application:
-    """``media``: the files /media serves through signed links; None serves none."""
+    """``media``: the files /media serves through signed links; None serves none.
+    ``supabase``: where /api/auth/* goes; None answers them 501."""
     app = web.Application(
         client_max_size=body_max_bytes,
-        middlewares=[metrics_middleware, error_middleware, auth_middleware],
+        middlewares=[request_id_middleware, metrics_middleware, error_middleware, auth_middleware],
     )
     app[CONTEXT] = ctx
     app.router.add_get("/health", health)
@@ -116,6 +147,14 @@ def build_app(
     app.router.add_get("/api/events", events)
     app.router.add_routes(routes_user.routes)
     app.router.add_routes(routes_admin.routes)
+    app.router.add_routes(routes_auth.routes)
+    if supabase is not None:
+        app[routes_auth.AUTH] = supabase
+
+        async def close_auth(app: web.Application) -> None:
+            await supabase.close()
+
+        app.on_cleanup.append(close_auth)
     if media is not None:
         app.router.add_get("/media/{kind}/{name}", media.serve)
     cors = aiohttp_cors.setup(
@@ -123,8 +162,9 @@ def build_app(
         defaults={
             origin: aiohttp_cors.ResourceOptions(
                 allow_credentials=True,
-                expose_headers=("Retry-After",),
-                allow_headers=("Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"),
+                expose_headers=("Retry-After", "X-Request-Id"),
+                # Any header a browser client adds (supabase-js sends x-client-info).
+                allow_headers="*",
                 allow_methods=("GET", "POST"),
             )
             for origin in origins
@@ -133,4 +173,20 @@ def build_app(
     for route in list(app.router.routes()):
         if route.method != "HEAD":
             cors.add(route)
+    app.on_response_prepare.append(_cors_everywhere(frozenset(origins)))
     return app
+
+
+def _cors_everywhere(origins: frozenset[str]):
+    """CORS headers on every answer to an allowed origin, unknown routes included: a
+    browser that is not told may not read the 404's detail."""
+
+    async def add(request: web.Request, response: web.StreamResponse) -> None:
+        origin = request.headers.get("Origin", "").rstrip("/")
+        if origin in origins and "Access-Control-Allow-Origin" not in response.headers:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Allow-Credentials"] = "true"
+            response.headers["Access-Control-Expose-Headers"] = "Retry-After, X-Request-Id"
+            response.headers.add("Vary", "Origin")
+
+    return add

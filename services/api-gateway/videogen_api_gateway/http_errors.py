@@ -11,14 +11,36 @@ from videogen_common.errors import FieldViolation, ServiceError
 from videogen_common.grpc_status import parse_rpc_error
 from videogen_common.status_table import http_status_for, http_status_for_grpc
 
+from .shapes import SEED_WORD
+
 log = logging.getLogger(__name__)
 
 
+# The API's names for fields the services name otherwise, and where each comes from
+# when not from the body.
+API_NAMES = {
+    "page_token": "cursor",
+    "page_size": "limit",
+    "idempotency_key": "Idempotency-Key",
+    "image_bytes": "image",
+    "duration_s": "duration",
+}
+LOCATIONS = {"cursor": "query", "limit": "query", "Idempotency-Key": "header"}
+
+
 def validation_detail(violations) -> list[dict]:
-    """FastAPI's 422 shape: one entry per invalid field."""
-    return [
-        {"loc": ["body", v.field], "msg": v.description, "type": "value_error"} for v in violations
-    ]
+    """FastAPI's 422 shape: one entry per invalid field, where it came from."""
+    found = []
+    for v in violations:
+        name = API_NAMES.get(v.field, v.field)
+        found.append(
+            {
+                "loc": [LOCATIONS.get(name, "body"), name],
+                "msg": v.description,
+                "type": "value_error",
+            }
+        )
+    return found
 
 
 def _response(
@@ -44,6 +66,11 @@ def _response(
         )
     if status == 422 and violations:
         return web.json_response({"detail": validation_detail(violations)}, status=422)
+    if reason == "ALREADY_FINISHED" and "status" in metadata:
+        word = SEED_WORD.get(metadata["status"], metadata["status"])
+        return web.json_response(
+            {"detail": f"The generation already ended: {word}", "status": word}, status=status
+        )
     if status >= 500:
         message = {503: "Service temporarily unavailable", 504: "Upstream timed out"}.get(
             status, "Upstream error"

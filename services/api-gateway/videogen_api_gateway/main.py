@@ -15,6 +15,7 @@ from .app import AccessLogger, build_app
 from .auth import Authenticator
 from .context import Context
 from .media import MediaFiles
+from .routes_auth import SupabaseAuth
 from .settings import ApiGatewaySettings
 
 # Open event streams get this long to end on shutdown.
@@ -48,7 +49,12 @@ async def start(settings: ApiGatewaySettings) -> HttpApp:
         streams_per_user_max=s.api_gateway_events_streams_per_user_max,
     )
     media = MediaFiles(s.api_gateway_media_dir, s.media_url_secret) if s.media_url_secret else None
-    app = build_app(ctx, s.origins, media, s.api_gateway_body_max_bytes)
+    supabase = (
+        SupabaseAuth(s.supabase_url, s.supabase_anon_key, s.api_gateway_upstream_timeout_s)
+        if s.supabase_url and s.supabase_anon_key
+        else None
+    )
+    app = build_app(ctx, s.origins, media, s.api_gateway_body_max_bytes, supabase)
     serve_metrics(s.api_gateway_metrics_port)
     runner, port = await start_site(
         app,

@@ -76,6 +76,9 @@ _GENERATION = _named(
         {
             "id": _UUID,
             "user_id": _UUID,
+            "type": {"enum": ["text-to-video", "image-to-video"]},
+            "job_id": _NULLABLE_STR,
+            "error_message": _NULLABLE_STR,
             "status": _STATUS,
             "prompt": _STR,
             "negative_prompt": _NULLABLE_STR,
@@ -264,6 +267,12 @@ _RECONCILED = _named(
     ),
 )
 _HEALTH = _object({"status": {"const": "healthy"}})
+_ROOT = _object({"message": _STR, "version": _STR})
+_CREDENTIALS = _object({"email": {"type": "string", "format": "email"}, "password": _STR})
+_SIGNED_IN = _object(
+    {"user": {"type": ["object", "null"]}, "session": {"type": ["object", "null"]}}
+)
+_SIGNED_OUT = _object({"message": _STR})
 _DOCUMENT = _object({"openapi": _STR, "info": {"type": "object"}, "paths": {"type": "object"}})
 
 # Request bodies. null is taken as "not given" (the default), as the seed's API did.
@@ -399,8 +408,41 @@ _ADMIN = {*_USER, "404", "422"}  # 404: the admin surface does not exist for oth
 
 # (method, path, summary, public, request schema or None, success schema, parameters,
 #  error statuses)
+_AUTH = {"400", "422", "429", "501", "502", "503"}  # 501: Supabase Auth not configured
+
 ROUTES = [
+    ("get", "/", "What this is", True, None, _ROOT, [], set()),
     ("get", "/health", "Liveness", True, None, _HEALTH, [], set()),
+    (
+        "post",
+        "/api/auth/signup",
+        "Sign up (Supabase Auth)",
+        True,
+        _CREDENTIALS,
+        _SIGNED_IN,
+        [],
+        _AUTH,
+    ),
+    (
+        "post",
+        "/api/auth/signin",
+        "Sign in (Supabase Auth)",
+        True,
+        _CREDENTIALS,
+        _SIGNED_IN,
+        [],
+        _AUTH,
+    ),
+    (
+        "post",
+        "/api/auth/signout",
+        "Sign out (Supabase Auth)",
+        True,
+        None,
+        _SIGNED_OUT,
+        [],
+        {"401", *_AUTH},
+    ),
     ("get", "/openapi.json", "This document", True, None, _DOCUMENT, [], set()),
     (
         "post",

@@ -47,6 +47,10 @@ class ApiGatewaySettings(GrpcClientSettings):
     # nothing (media in an S3 bucket is served by the bucket's presigned URLs).
     api_gateway_media_dir: Path = Path(".data/media")
     media_url_secret: str = Field("", pattern=r"^(|.{32,})$")
+    # /api/auth/signup, /signin, /signout go to this Supabase project's Auth (GoTrue),
+    # with its anon (public) key; either unset: those routes answer 501.
+    supabase_url: str = Field("", pattern=r"^(|https?://\S+)$")
+    supabase_anon_key: str = ""
     # Prometheus /metrics on its own port, never the public one; 0: none.
     api_gateway_metrics_port: int = Field(0, ge=0, le=65535)
 

@@ -55,10 +55,24 @@ def _time(stamp, present: bool = True) -> str | None:
     return stamp.ToDatetime().isoformat() + "Z"
 
 
+# The seed's words for our terminal states, where an error message names one.
+SEED_WORD = {
+    "succeeded": "completed",
+    "failed": "failed",
+    "canceled": "canceled",
+    "timed_out": "failed",
+    "rejected": "rejected",
+}
+
+
 def generation_json(g: gpb.Generation) -> dict:
     return {
         "id": g.id,
         "user_id": g.user_id,
+        # The seed's history fields: an image makes it image-to-video.
+        "type": "image-to-video" if g.image_url else "text-to-video",
+        "job_id": g.provider_job_id or None,
+        "error_message": g.error or None,
         "status": seed_status(g),
         "prompt": g.prompt,
         "negative_prompt": g.negative_prompt or None,

@@ -376,7 +376,9 @@ class GenerationFlow(Settler):
             return gen  # canceling twice is one cancel: a retried request sees the same
         if gen.status.terminal:
             raise FailedPrecondition(
-                f"the generation already ended {gen.status.value}", reason="ALREADY_FINISHED"
+                f"the generation already ended {gen.status.value}",
+                reason="ALREADY_FINISHED",
+                metadata={"status": gen.status.value},
             )
         if gen.prediction_id:
             try:
@@ -388,6 +390,7 @@ class GenerationFlow(Settler):
                 raise FailedPrecondition(
                     f"the generation already ended {delivered.status.value}",
                     reason="ALREADY_FINISHED",
+                    metadata={"status": delivered.status.value},
                 )
         ended = await self.repo.end(gen.id, Status.CANCELED, "canceled by the user")
         if ended is None:

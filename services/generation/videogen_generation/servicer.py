@@ -53,6 +53,7 @@ def generation_pb(gen: Generation, link: Callable[[str], str]) -> pb.Generation:
         completed_at=timestamp(gen.completed_at),
         refunded=gen.charge.given_back,
         reserved=gen.charge is Charge.RESERVED,
+        provider_job_id=gen.prediction_id or "",
         credits_used=gen.price if gen.charge.paid and gen.status is not Status.REJECTED else 0,
     )
 

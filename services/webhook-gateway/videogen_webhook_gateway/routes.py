@@ -17,6 +17,7 @@ import grpc
 from aiohttp import web
 from prometheus_client import Counter, Histogram
 
+from videogen_common import request_id
 from videogen_common.db import is_database_outage
 from videogen_common.grpc_status import parse_rpc_error
 from videogen_common.status_table import http_status_for_grpc
@@ -131,8 +132,18 @@ def readiness(check: Callable[[], Awaitable[dict[str, bool]]]):
     return ready
 
 
+@web.middleware
+async def request_id_middleware(request: web.Request, handler):
+    """Each delivery's id (X-Request-Id, or a new one) in its logs and in the metadata
+    of the calls it makes, so one webhook can be followed into generation and credits."""
+    rid = request_id.adopt(request.headers.get(request_id.HEADER))
+    response = await handler(request)
+    response.headers[request_id.HEADER] = rid
+    return response
+
+
 def build_app(endpoints: dict[str, Endpoint], ready, body_max_bytes: int) -> web.Application:
-    app = web.Application(client_max_size=body_max_bytes)
+    app = web.Application(client_max_size=body_max_bytes, middlewares=[request_id_middleware])
     for path, endpoint in endpoints.items():
         app.router.add_post(path, endpoint.handle)
     app.router.add_get("/health", health)

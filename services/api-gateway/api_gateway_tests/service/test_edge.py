@@ -128,6 +128,6 @@ async def test_with_generation_down_its_routes_are_503_and_credits_still_answer(
         ("POST", "/api/generation/text-to-video", {"prompt": PROMPT, "resolution": "480p"}),
     ):
         status, answer, _ = await api.call(method, path, user, json=body)
-        assert (status, answer) == (503, {"detail": "Service temporarily unavailable"})
+        assert (status, answer["detail"]) == (503, "Service temporarily unavailable")
     status, answer, _ = await api.call("GET", "/api/users/credits", user)
     assert status == 200 and answer["credits"] == 100

@@ -1,0 +1,1 @@
+"""`videogen`: the operator's command line, over the stack's own HTTP API."""
