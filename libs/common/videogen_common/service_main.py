@@ -13,6 +13,7 @@ from aiohttp import web
 from .grpc_server import wait_for_termination_signal
 from .logs import configure_logging
 from .settings import ServiceSettings, load_settings
+from .tracing import setup_tracing
 
 log = logging.getLogger(__name__)
 S = TypeVar("S", bound=ServiceSettings)
@@ -30,6 +31,7 @@ def run_service(
     """Entry point body: load settings (or exit with a clear message), serve, stop."""
     settings = load_settings(settings_type)
     configure_logging(name, settings.log_level)
+    setup_tracing(name)  # before any server or client is made: they are wrapped then
 
     async def serve() -> None:
         app = await start(settings)

@@ -13,6 +13,7 @@ from prometheus_client import Counter, Histogram
 
 from videogen_common import request_id
 from videogen_common.errors import Unauthenticated
+from videogen_common.tracing import current_trace_id
 
 from . import routes_admin, routes_auth, routes_user
 from .context import CONTEXT, PRINCIPAL, Context, TooManyStreams, context_of
@@ -61,7 +62,8 @@ class AccessLogger(AbstractAccessLogger):
 async def request_id_middleware(request: web.Request, handler):
     """X-Request-Id in (or a new one) and out; in every log line of the request, in the
     metadata of every call it makes, and in its error body."""
-    rid = request_id.adopt(request.headers.get(request_id.HEADER))
+    # With tracing on, the id is the trace id (the server span is already open).
+    rid = request_id.adopt(current_trace_id() or request.headers.get(request_id.HEADER))
     response = await handler(request)
     response.headers[request_id.HEADER] = rid
     if (

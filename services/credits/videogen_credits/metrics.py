@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
+MOVED = Counter(
+    "credits_moved_total",
+    "Credits that entered (+) or left (-) accounts, by entry kind, as absolute amounts",
+    ["kind", "direction"],
+)
+DRIFT = Gauge(
+    "credits_ledger_drift_accounts",
+    "Accounts whose balance is not the sum of their entries, at the last full Reconcile",
+)
 SWEPT = Counter(
     "credits_swept_total", "Grants expired and holds released by the sweeps", ["outcome"]
 )

@@ -32,6 +32,7 @@ from .domain import (
     unknown_account,
 )
 from .group_commit import GroupCommitter
+from .metrics import DRIFT, MOVED
 from .mutations_store import MutationStore, Outcome
 from .outcomes import settle
 from .repository import LedgerRepository
@@ -87,7 +88,12 @@ class Ledger:
                 "credits service is overloaded; retry with backoff", reason="OVERLOADED"
             )
         outcome = await self._committer.submit(mutation)
-        return settle(outcome, mutation)
+        applied = settle(outcome, mutation)
+        entry = applied.entry
+        if entry is not None and not applied.replayed and entry.amount:
+            direction = "in" if entry.amount > 0 else "out"
+            MOVED.labels(entry.kind.value, direction).inc(abs(entry.amount))
+        return applied
 
     def user(self, user_id: str, found: list[FieldViolation]) -> str:
         return self.rules.user_id(user_id, found)
@@ -324,7 +330,9 @@ class Ledger:
 
     async def reconcile(self, user_id: str) -> tuple[int, list[Drift]]:
         if not user_id:
-            return await self._repo.reconcile(None)
+            checked, drifts = await self._repo.reconcile(None)
+            DRIFT.set(len(drifts))  # what the LedgerDrift alert watches
+            return checked, drifts
         found: list[FieldViolation] = []
         user_id = self.user(user_id, found)
         raise_if(found)

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
+FINISHED = Counter(
+    "generations_finished_total",
+    "Generations that reached a terminal state, by state and model",
+    ["status", "model"],
+)
+OPEN_OLDEST = Gauge(
+    "generation_open_oldest_seconds",
+    "Age of the oldest generation not yet finished (0: none), as of the last recovery pass",
+)
 RECOVERY_ACTIONS = Counter(
     "generation_recovery_actions_total",
     "Recovery steps taken, by kind of work and outcome (ok or error)",

@@ -18,7 +18,7 @@ from videogen_common.db import is_database_outage
 
 from .domain import Generation, PollVerdict, ProviderNews, Status, Step, judge_poll
 from .events import EventLog
-from .metrics import RECOVERY_ACTIONS
+from .metrics import FINISHED, OPEN_OLDEST, RECOVERY_ACTIONS
 from .provider import PredictionMissing, ProviderUnavailable
 from .repository import Lease
 from .service import GenerationFlow
@@ -81,6 +81,7 @@ class Recovery:
                 worked.append(claimed[0].id)
                 await self._work(step, *claimed)
         await self.events.prune(self.config.events_keep)
+        OPEN_OLDEST.set(await self.repo.oldest_open_age_s())
         return taken
 
     async def _work(self, step: Step, gen: Generation, lease: Lease) -> None:
@@ -167,6 +168,8 @@ class Recovery:
 
     async def _end(self, gen: Generation, status: Status, why: str) -> None:
         ended = await self.repo.end(gen.id, status, why)
+        if ended is not None:
+            FINISHED.labels(ended.status.value, ended.model).inc()
         if ended is not None:
             await self.flow.settle(ended)
 

@@ -346,6 +346,19 @@ class GenerationRepository:
             n=attempts_max,
         )
 
+    async def oldest_open_age_s(self) -> float:
+        """Seconds since the oldest unfinished generation was created (0: none)."""
+        async with self._single.connect() as conn:
+            age = (
+                await conn.execute(
+                    text(
+                        "SELECT extract(epoch FROM now() - min(created_at))"
+                        f" FROM generation.generations WHERE {_OPEN}"
+                    )
+                )
+            ).scalar()
+        return float(age or 0.0)
+
     async def copy_refused(self, generation_id: str) -> Generation | None:
         """An output URL we will not fetch: lost at once, and its URL never shown."""
         return await self._update(

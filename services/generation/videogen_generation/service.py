@@ -32,7 +32,7 @@ from .catalog import Catalog, provider_input
 from .credits_client import BillingUnavailable, CreditsClient
 from .domain import Charge, Generation, ProviderNews, Status, changes_from_news
 from .faults import Faults
-from .metrics import PROVIDER_DUPLICATES_CANCELED
+from .metrics import FINISHED, PROVIDER_DUPLICATES_CANCELED
 from .provider import ProviderRefused, ProviderUnavailable, ReplicateProvider
 from .repository import GenerationRepository, Lease
 from .rules import Request, check_request, image_type
@@ -185,9 +185,11 @@ class GenerationFlow(Settler):
             held = await self.credits.reserve(gen, self.hold_timeout_s)
         except InsufficientCredits:
             await self.repo.reject(gen.id, "insufficient credits")
+            FINISHED.labels(Status.REJECTED.value, gen.model).inc()
             raise
         except InDebt:
             await self.repo.reject(gen.id, "the account is in debt")
+            FINISHED.labels(Status.REJECTED.value, gen.model).inc()
             raise
         except BillingUnavailable as error:
             log.warning(
@@ -248,6 +250,8 @@ class GenerationFlow(Settler):
 
     async def _fail_unsubmitted(self, gen: Generation, why: str) -> Generation:
         failed = await self.repo.end(gen.id, Status.FAILED, why[:500])
+        if failed is not None:
+            FINISHED.labels(failed.status.value, failed.model).inc()
         if failed is not None:
             gen = await self.settle(failed)
         raise ProviderFailed(f"the job could not be submitted: {why}")
@@ -354,6 +358,7 @@ class GenerationFlow(Settler):
         )
         assert updated is not None
         if changes is not None and changes.terminal:
+            FINISHED.labels(updated.status.value, updated.model).inc()
             self.faults.hit("after_terminal")
             updated = await self.settle(updated)
         return updated, changes is not None
@@ -393,6 +398,8 @@ class GenerationFlow(Settler):
                     metadata={"status": delivered.status.value},
                 )
         ended = await self.repo.end(gen.id, Status.CANCELED, "canceled by the user")
+        if ended is not None:
+            FINISHED.labels(ended.status.value, ended.model).inc()
         if ended is None:
             return await self.cancel(user_id, generation_id)  # it moved meanwhile: look again
         return await self.settle(ended)

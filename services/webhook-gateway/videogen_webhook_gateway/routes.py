@@ -21,6 +21,7 @@ from videogen_common import request_id
 from videogen_common.db import is_database_outage
 from videogen_common.grpc_status import parse_rpc_error
 from videogen_common.status_table import http_status_for_grpc
+from videogen_common.tracing import current_trace_id
 
 from .domain import Ignored, Malformed, NotAuthentic
 from .repository import Deliveries
@@ -136,7 +137,8 @@ def readiness(check: Callable[[], Awaitable[dict[str, bool]]]):
 async def request_id_middleware(request: web.Request, handler):
     """Each delivery's id (X-Request-Id, or a new one) in its logs and in the metadata
     of the calls it makes, so one webhook can be followed into generation and credits."""
-    rid = request_id.adopt(request.headers.get(request_id.HEADER))
+    # With tracing on, the id is the trace id (the server span is already open).
+    rid = request_id.adopt(current_trace_id() or request.headers.get(request_id.HEADER))
     response = await handler(request)
     response.headers[request_id.HEADER] = rid
     return response

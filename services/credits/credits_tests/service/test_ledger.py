@@ -262,15 +262,19 @@ async def test_transactions_are_paged_newest_first_without_gaps(credits):
 
 async def test_reconcile_reports_drift_made_behind_the_ledger(credits, credits_db):
     import psycopg
+    from prometheus_client import REGISTRY
 
     from videogen_common.db import libpq_url
 
     user = await account_with(credits, 40)
     report = await credits.admin.Reconcile(pb.ReconcileRequest())
     assert report.accounts_checked >= 1 and list(report.drifts) == []
+    assert REGISTRY.get_sample_value("credits_ledger_drift_accounts") == 0
     with psycopg.connect(libpq_url(credits_db), autocommit=True) as conn:
         conn.execute(
             "UPDATE credits.accounts SET balance = balance + 1 WHERE user_id = %s", (user,)
         )
     report = await credits.admin.Reconcile(pb.ReconcileRequest())
     assert [(d.user_id, d.balance, d.entries_sum) for d in report.drifts] == [(user, 41, 40)]
+    # What the LedgerDrift alert (deploy/monitoring/alerts.yaml) watches.
+    assert REGISTRY.get_sample_value("credits_ledger_drift_accounts") == 1
