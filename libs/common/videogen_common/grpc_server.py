@@ -77,8 +77,9 @@ class Servers:
         if self.health_only is not None:
             await self.health_only.stop(0)
         try:
-            # Past its grace a stop cancels every call; it has been seen, rarely, to wait
-            # on regardless. A process that is stopping must not hang on it.
+            # Past its grace a stop cancels every call. A stop that still has not ended
+            # after STOP_SLACK_S is cancelled and logged; if it ignores even that (seen,
+            # rarely, with a new event loop per test), the pod's grace period ends it.
             await asyncio.wait_for(self.main.stop(grace), (grace or 0) + STOP_SLACK_S)
         except TimeoutError:
             log.warning("gRPC server still stopping after its grace; going on")
