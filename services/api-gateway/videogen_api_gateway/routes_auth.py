@@ -8,6 +8,7 @@ Without SUPABASE_URL and SUPABASE_ANON_KEY these routes answer 501 and say so.
 
 from __future__ import annotations
 
+import json
 import logging
 
 import aiohttp
@@ -50,8 +51,12 @@ class SupabaseAuth:
             async with self._session.post(
                 self._base + path, json=body, headers=headers
             ) as response:
-                payload = await response.json(content_type=None) if response.content_length else {}
-                return response.status, payload or {}
+                raw = await response.read()  # chunked or not: the whole answer
+                try:
+                    payload = json.loads(raw) if raw.strip() else {}
+                except ValueError:
+                    payload = {}
+                return response.status, payload if isinstance(payload, dict) else {}
         except (aiohttp.ClientError, TimeoutError) as error:
             log.warning("supabase auth unreachable", extra={"error": type(error).__name__})
             raise web.HTTPServiceUnavailable(reason="Auth provider unavailable") from None

@@ -6,6 +6,7 @@ paths and answers); what is checked is what our gateway sends it and makes of it
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import grpc
@@ -68,7 +69,13 @@ class GoTrue:
                 {"error": "invalid_grant", "error_description": "Invalid login credentials"},
                 status=400,
             )
-        return web.json_response(self._session(body["email"]))
+        # Chunked, without Content-Length, as a proxy in front of GoTrue may answer.
+        answer = web.StreamResponse(headers={"Content-Type": "application/json"})
+        answer.enable_chunked_encoding()
+        await answer.prepare(request)
+        await answer.write(json.dumps(self._session(body["email"])).encode())
+        await answer.write_eof()
+        return answer
 
     async def logout(self, request: web.Request) -> web.Response:
         self._record(request)
