@@ -43,10 +43,14 @@ async def test_a_generation_by_hand_and_clear_errors(api, capsys, monkeypatch, t
     status, created, _ = await api.call(
         "POST", "/api/generation/text-to-video", user, json={"prompt": "a red fox in the snow"}
     )
-    code, out, _ = await _run(capsys, "generation", user, created["id"], "--json", *base)
-    assert code == 0 and json.loads(out)["id"] == created["id"]
-    code, _, err = await _run(capsys, "generation", str(uuid.uuid4()), created["id"], *base)
-    assert code == 1 and "404" in err  # another user's generation does not exist for them
+    code, out, _ = await _run(capsys, "generation", created["id"], "--json", *base)
+    history = json.loads(out)
+    assert code == 0 and history["generation"]["id"] == created["id"]
+    assert history["changes"] and history["changes"][0]["status"] == "queued"
+    code, _, err = await _run(capsys, "generation", str(uuid.uuid4()), *base)
+    assert code == 1 and "404" in err
+    code, out, _ = await _run(capsys, "stuck", "--older-than", "0", "--json", *base)
+    assert code == 0 and isinstance(json.loads(out)["generations"], list)
     code, _, err = await _run(capsys, "account", user, "--api", "http://127.0.0.1:9")
     assert code == 2 and "not reachable" in err
     monkeypatch.setenv("AUTH_JWT_SECRET", "")

@@ -5,7 +5,8 @@
     videogen ledger <user-id> [--limit N]       the account's entries (admin route)
     videogen grant <user-id> <amount> --reason R [--kind grant|promo|adjustment]
     videogen reconcile [--user <user-id>]       ledger drift (admin route)
-    videogen generation <user-id> <id>          a generation and its state
+    videogen generation <id>                    a generation (any user) and its changes
+    videogen stuck [--older-than S]             generations still open after S s (600)
 Every command takes --json (machine-readable output) and --api URL.
 """
 
@@ -52,8 +53,10 @@ def parser() -> argparse.ArgumentParser:
     reconcile = commands.add_parser("reconcile", parents=[common])
     reconcile.add_argument("--user", type=_user)
     generation = commands.add_parser("generation", parents=[common])
-    generation.add_argument("user", type=_user)
     generation.add_argument("id", type=_user)
+    stuck = commands.add_parser("stuck", parents=[common], help="generations still open")
+    stuck.add_argument("--older-than", type=int, default=600, help="seconds (600)")
+    stuck.add_argument("--limit", type=int, default=50)
     return top
 
 
@@ -101,9 +104,30 @@ def run(args: argparse.Namespace, target: Target) -> tuple[object, str]:
         path = "/api/admin/reconcile" + (f"?user_id={args.user}" if args.user else "")
         answer = target.call("POST", path, admin(), {})
         return answer, json.dumps(answer, indent=2)
-    as_user = target.token(args.user, hours=0.25)
-    answer = target.call("GET", f"/api/generation/status/{args.id}", as_user)
-    return answer, json.dumps(answer, indent=2)
+    if args.command == "stuck":
+        path = f"/api/admin/generations/stuck?older_than_s={args.older_than}&limit={args.limit}"
+        answer = target.call("GET", path, admin())
+        rows = answer.get("generations", [])
+        lines = [
+            f"{g['created_at']}  {g['id']}  {g['status']:<10} {g['progress']:>3}%  "
+            f"user {g['user_id']}  job {g.get('job_id') or '-'}"
+            for g in rows
+        ]
+        return answer, "\n".join(lines) or "(none)"
+    answer = target.call("GET", f"/api/admin/generations/{args.id}", admin())
+    g = answer["generation"]
+    lines = [
+        f"generation {g['id']} of user {g['user_id']}: {g['status']} {g['progress']}%",
+        f"  {g['type']} {g['model']} {g['resolution']}, job {g.get('job_id') or '-'}, "
+        f"price {g['price']}, paid {g['credits_used']}",
+    ]
+    if g.get("error_message"):
+        lines.append(f"  error: {g['error_message']}")
+    lines += [
+        f"  {c['at']}  {c['status']:<10} {c['progress']:>3}%  charge {c['charge']}"
+        for c in answer.get("changes", [])
+    ]
+    return answer, "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

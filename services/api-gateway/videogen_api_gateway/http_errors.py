@@ -25,7 +25,12 @@ API_NAMES = {
     "image_bytes": "image",
     "duration_s": "duration",
 }
-LOCATIONS = {"cursor": "query", "limit": "query", "Idempotency-Key": "header"}
+LOCATIONS = {
+    "cursor": "query",
+    "limit": "query",
+    "older_than_s": "query",
+    "Idempotency-Key": "header",
+}
 
 
 def validation_detail(violations) -> list[dict]:

@@ -594,6 +594,60 @@ ROUTES = [
         _ADMIN,
     ),
 ]
+ROUTES += [
+    (
+        "get",
+        "/api/admin/generations/stuck",
+        "Admin: open generations of any user, oldest first",
+        False,
+        None,
+        _named(
+            "StuckGenerations", _object({"generations": {"type": "array", "items": _GENERATION}})
+        ),
+        [
+            {
+                "name": "older_than_s",
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 0, "maximum": 30 * 86400, "default": 600},
+            },
+            {
+                "name": "limit",
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 0, "maximum": 200, "default": 50},
+            },
+        ],
+        _ADMIN,
+    ),
+    (
+        "get",
+        "/api/admin/generations/{id}",
+        "Admin: one generation of any user and its changes",
+        False,
+        None,
+        _named(
+            "GenerationHistory",
+            _object(
+                {
+                    "generation": _GENERATION,
+                    "changes": {
+                        "type": "array",
+                        "items": _object(
+                            {
+                                "event_id": _INT,
+                                "status": _STATUS,
+                                "progress": _PROGRESS,
+                                "charge": _STR,
+                                "at": _STR,
+                            }
+                        ),
+                    },
+                }
+            ),
+        ),
+        [_path("id")],
+        _ADMIN,
+    ),
+]
 _MEDIA = {"/api/events": "text/event-stream"}
 _RETRY_AFTER = {
     "Retry-After": {

@@ -1,5 +1,5 @@
 """Admin routes (role admin in the JWT): grants and adjustments recorded with the admin's
-id and reason, a user's ledger, reconciliation."""
+id and reason, a user's ledger, reconciliation, stuck generations and one's history."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from typing import Any
 from aiohttp import web
 
 from videogen.credits.v1 import credits_pb2 as cpb
+from videogen.generation.v1 import generation_pb2 as gpb
 from videogen_common.errors import FieldViolation, InvalidArgument, NotFound
 from videogen_common.wire import timestamp
 
 from .bodies import is_text, read_json_object
-from .context import context_of, principal_of
+from .context import context_of, path_uuid, principal_of
 from .pages import page_params
-from .shapes import transaction_json
+from .shapes import SEED_STATUS, generation_json, transaction_json
 
 routes = web.RouteTableDef()
 KINDS = {"grant": cpb.GRANT_SOURCE_ADMIN, "promo": cpb.GRANT_SOURCE_PROMO, "adjustment": None}
@@ -143,6 +144,54 @@ async def reconcile(request: web.Request) -> web.Response:
                     "description": d.description,
                 }
                 for d in reply.drifts
+            ],
+        }
+    )
+
+
+def _query_int(request: web.Request, name: str, default: int, high: int) -> int:
+    raw = request.query.get(name, str(default))
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > high:
+        raise InvalidArgument.of(FieldViolation(name, f"must be 0 to {high}"))
+    return int(raw)
+
+
+@routes.get("/api/admin/generations/stuck")
+async def stuck_generations(request: web.Request) -> web.Response:
+    """Open generations of any user, oldest first, open for ?older_than_s= (600)."""
+    _admin(request)
+    ctx = context_of(request)
+    reply = await ctx.generation.ListStuckGenerations(
+        gpb.ListStuckGenerationsRequest(
+            older_than_s=_query_int(request, "older_than_s", 600, 30 * 86400),
+            page_size=_query_int(request, "limit", 50, 200),
+        ),
+        timeout=ctx.timeout_s,
+    )
+    return web.json_response({"generations": [generation_json(g) for g in reply.generations]})
+
+
+@routes.get("/api/admin/generations/{id}")
+async def generation_history(request: web.Request) -> web.Response:
+    """One generation of any user, with each change its event log kept."""
+    _admin(request)
+    ctx = context_of(request)
+    reply = await ctx.generation.GetGenerationHistory(
+        gpb.GetGenerationHistoryRequest(generation_id=path_uuid(request, "id")),
+        timeout=ctx.timeout_s,
+    )
+    return web.json_response(
+        {
+            "generation": generation_json(reply.generation),
+            "changes": [
+                {
+                    "event_id": c.event_id,
+                    "status": SEED_STATUS[c.status],
+                    "progress": c.progress,
+                    "charge": c.charge,
+                    "at": c.at.ToDatetime().isoformat() + "Z",
+                }
+                for c in reply.changes
             ],
         }
     )

@@ -21,6 +21,9 @@ RPC_CALLERS: dict[str, frozenset[str]] = {
     **{rpc: frozenset({API}) for rpc in USER_RPCS},
     "ApplyProviderUpdate": frozenset({WEBHOOKS}),
     "GetCatalog": frozenset({API, WEBHOOKS}),
+    # Read-only, any user's: the gateway serves them to admins only.
+    "ListStuckGenerations": frozenset({API}),
+    "GetGenerationHistory": frozenset({API}),
 }
 
 

@@ -346,6 +346,41 @@ class GenerationRepository:
             n=attempts_max,
         )
 
+    async def get_any(self, generation_id: str) -> Generation | None:
+        """A generation by id, whoever owns it (None for a malformed or unknown id)."""
+        try:
+            uuid.UUID(generation_id)
+        except ValueError:
+            return None
+        return await self.get(generation_id)
+
+    async def open_older_than(self, age: timedelta, limit: int) -> list[Generation]:
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text(
+                        f"SELECT {_COLUMNS} FROM generation.generations WHERE {_OPEN}"
+                        " AND created_at <= now() - :age ORDER BY created_at LIMIT :n"
+                    ),
+                    {"age": age, "n": limit},
+                )
+            ).all()
+        return [_generation(r) for r in rows]
+
+    async def changes(self, generation_id: str) -> list[tuple]:
+        """(event id, status, progress, charge, at) of each logged change, oldest first."""
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT id, status, progress, charge, created_at FROM generation.events"
+                        " WHERE generation_id = :g ORDER BY id"
+                    ),
+                    {"g": generation_id},
+                )
+            ).all()
+        return [tuple(r) for r in rows]
+
     async def oldest_open_age_s(self) -> float:
         """Seconds since the oldest unfinished generation was created (0: none)."""
         async with self._single.connect() as conn:

@@ -22,6 +22,7 @@ from . import policy, rules
 from .catalog import Catalog
 from .domain import Charge, Generation, Status
 from .events import EventLog
+from .inspect_ops import Inspection
 from .service import GenerationFlow
 
 SERVICE = "generation"
@@ -79,6 +80,7 @@ class GenerationServicer(pb_grpc.GenerationServiceServicer):
         self._flow, self._catalog, self._auth, self._listener = flow, catalog, auth, listener
         self._events = events
         self._link = flow.storage.link
+        self._inspection = Inspection(flow.repo)
 
     async def _handle(
         self, rpc: str, context, work: Callable[[], Awaitable[object]], user_id: str | None = None
@@ -146,6 +148,34 @@ class GenerationServicer(pb_grpc.GenerationServiceServicer):
             return pb.CancelGenerationResponse(generation=generation_pb(gen, self._link))
 
         return await self._handle("CancelGeneration", context, work, request.user_id)
+
+    async def ListStuckGenerations(self, request, context):
+        async def work():
+            gens = await self._inspection.stuck(request.older_than_s, request.page_size)
+            return pb.ListStuckGenerationsResponse(
+                generations=[generation_pb(g, self._link) for g in gens]
+            )
+
+        return await self._handle("ListStuckGenerations", context, work)
+
+    async def GetGenerationHistory(self, request, context):
+        async def work():
+            gen, changes = await self._inspection.history(request.generation_id)
+            return pb.GetGenerationHistoryResponse(
+                generation=generation_pb(gen, self._link),
+                changes=[
+                    pb.GenerationChange(
+                        event_id=c.event_id,
+                        status=STATUS_TO_PB[c.status],
+                        progress=c.progress,
+                        charge=c.charge,
+                        at=timestamp(c.at),
+                    )
+                    for c in changes
+                ],
+            )
+
+        return await self._handle("GetGenerationHistory", context, work)
 
     async def RetryGeneration(self, request, context):
         async def work():
