@@ -10,6 +10,7 @@ from aiohttp import web
 
 from videogen.generation.v1 import generation_pb2 as gpb
 from videogen_common import media_urls
+from videogen_common.service_main import start_site
 
 from .conftest import MEDIA_URL_SECRET
 
@@ -110,11 +111,7 @@ async def _internal_server():
 
     app = web.Application()
     app.router.add_get("/{tail:.*}", secret)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
+    runner, port = await start_site(app, "127.0.0.1", 0)
     return runner, port, hits
 
 

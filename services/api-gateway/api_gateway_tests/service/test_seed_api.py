@@ -16,6 +16,7 @@ from aiohttp import web
 from videogen.credits.v1 import credits_pb2 as cpb
 from videogen.credits.v1 import credits_pb2_grpc
 from videogen_common.caller_auth import AuthedStub
+from videogen_common.service_main import start_site
 
 from ..conftest import CREDITS_TOKENS, ORIGIN, api_values, running_api
 
@@ -85,11 +86,8 @@ class GoTrue:
 @pytest.fixture
 async def gotrue():
     server = GoTrue()
-    runner = web.AppRunner(server.app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    runner, port = await start_site(server.app, "127.0.0.1", 0)
+    server.url = f"http://127.0.0.1:{port}"
     yield server
     await runner.cleanup()
 

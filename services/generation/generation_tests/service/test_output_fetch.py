@@ -8,6 +8,7 @@ import asyncio
 import pytest
 from aiohttp import web
 
+from videogen_common.service_main import start_site
 from videogen_generation.output_fetch import AllowedHosts, FetchError, OutputFetcher, OutputRefused
 
 
@@ -32,11 +33,7 @@ class Server:
         return web.Response(body=answer)
 
     async def __aenter__(self) -> Server:
-        self.runner = web.AppRunner(self.app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        self.runner, self.port = await start_site(self.app, "127.0.0.1", 0)
         self.base = f"http://127.0.0.1:{self.port}"
         return self
 
