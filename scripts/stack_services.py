@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from dotenv import dotenv_values
 from stack_probes import grpc_serving, http_ok, probe_address
 
 PYTHON = sys.executable  # the venv's python when started by make
@@ -171,11 +172,9 @@ def api_gateway_env(env: Env, at: Mapping[str, str]) -> None:
 
 def development_secret() -> str:
     """The development JWT secret of this checkout, made on first use (owner-only)."""
-    if DEV_SECRETS.exists():
-        for line in DEV_SECRETS.read_text().splitlines():
-            name, _, value = line.partition("=")
-            if name == "AUTH_JWT_SECRET" and len(value) >= 32:
-                return value
+    kept = dotenv_values(DEV_SECRETS).get("AUTH_JWT_SECRET") if DEV_SECRETS.exists() else None
+    if kept and len(kept) >= 32:
+        return kept
     DEV_SECRETS.parent.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(32)
     DEV_SECRETS.touch(mode=0o600)
