@@ -10,11 +10,17 @@ from videogen_common.errors import FieldViolation, InvalidArgument
 LIMIT_DEFAULT, LIMIT_MAX = PAGE_SIZE_DEFAULT, HTTP_PAGE_SIZE_MAX
 
 
+def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    """A whole number from the query string, within [low, high], or a 422 naming it."""
+    raw = request.query.get(name, str(default))
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise InvalidArgument.of(FieldViolation(name, f"must be {low} to {high}"))
+    return int(raw)
+
+
 def page_params(request: web.Request) -> tuple[int, str]:
-    raw = request.query.get("limit", str(LIMIT_DEFAULT))
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= LIMIT_MAX:
-        raise InvalidArgument.of(FieldViolation("limit", f"must be 1 to {LIMIT_MAX}"))
+    limit = query_int(request, "limit", LIMIT_DEFAULT, 1, LIMIT_MAX)
     cursor = request.query.get("cursor", "")
     if len(cursor) > PAGE_TOKEN_LENGTH_MAX:
         raise InvalidArgument.of(FieldViolation("cursor", "is not a cursor from a previous page"))
-    return int(raw), cursor
+    return limit, cursor

@@ -16,7 +16,7 @@ from videogen_common.wire import timestamp
 
 from .bodies import is_text, read_json_object
 from .context import context_of, path_uuid, principal_of
-from .pages import page_params
+from .pages import page_params, query_int
 from .shapes import SEED_STATUS, generation_json, transaction_json
 
 routes = web.RouteTableDef()
@@ -149,13 +149,6 @@ async def reconcile(request: web.Request) -> web.Response:
     )
 
 
-def _query_int(request: web.Request, name: str, default: int, high: int) -> int:
-    raw = request.query.get(name, str(default))
-    if not (raw.isascii() and raw.isdigit()) or int(raw) > high:
-        raise InvalidArgument.of(FieldViolation(name, f"must be 0 to {high}"))
-    return int(raw)
-
-
 @routes.get("/api/admin/generations/stuck")
 async def stuck_generations(request: web.Request) -> web.Response:
     """Open generations of any user, oldest first, open for ?older_than_s= (600)."""
@@ -163,8 +156,8 @@ async def stuck_generations(request: web.Request) -> web.Response:
     ctx = context_of(request)
     reply = await ctx.generation.ListStuckGenerations(
         gpb.ListStuckGenerationsRequest(
-            older_than_s=_query_int(request, "older_than_s", 600, 30 * 86400),
-            page_size=_query_int(request, "limit", 50, 200),
+            older_than_s=query_int(request, "older_than_s", 600, 0, 30 * 86400),
+            page_size=query_int(request, "limit", 50, 0, 200),
         ),
         timeout=ctx.timeout_s,
     )
