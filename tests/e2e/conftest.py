@@ -100,7 +100,7 @@ def generation_settings(
         generation_recovery_interval_s=0.2,
         generation_lease_s=2.5,
         generation_replicate_timeout_s=1.0,
-        generation_create_settle_s=1.0,
+        generation_create_settle_s=1.5,
     )
     values.update(overrides)
     return GenerationSettings(_env_file=None, **values)

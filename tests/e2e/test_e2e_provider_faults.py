@@ -89,6 +89,39 @@ async def test_a_create_recorded_only_after_its_deadline_is_waited_for_not_repea
     assert (await ledger(user))[0] == 90
 
 
+async def test_a_create_cut_off_by_a_crash_is_waited_for_by_the_next_replica(
+    stack, funded_user, ledger, wait_for, t2v_request, tmp_path, jobs_of
+):
+    # A replica sends a create that the provider records only after that replica's
+    # lease has run out, and dies before any answer. The replica that recovers the
+    # generation finds nothing yet; it must wait out the window since the create was
+    # sent (noted in the row), look again, and adopt the job instead of sending another.
+    _stop_stack_recovery(stack)
+    stack.emulator.update_config({"create_record_delay_s": 3.5})
+    settings = stack.generation_settings(media_dir=tmp_path / "r", generation_create_settle_s=6.0)
+    doomed = await start_generation(settings, recover=False)
+    survivor = await start_generation(settings)
+    user = await funded_user(100)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{doomed.port}") as channel:
+            stub = AuthedStub(generation_pb2_grpc.GenerationServiceStub(channel), TOKEN)
+            call = asyncio.ensure_future(stub.CreateGeneration(t2v_request(user, "k")))
+            await wait_for(lambda: stack.emulator.creates_unrecorded == 1)
+            await doomed.stop(0)  # the create is in flight; nothing after it runs
+            with pytest.raises(grpc.aio.AioRpcError):
+                await call
+        listed = await stack.generation_api.ListGenerations(
+            gpb.ListGenerationsRequest(user_id=user)
+        )
+        (gen,) = listed.generations
+        await _finished(stack, user, gen.id, wait_for, gpb.STATUS_SUCCEEDED, timeout_s=30)
+        await wait_for(lambda: stack.emulator.creates_unrecorded == 0)
+    finally:
+        await survivor.stop(0)
+    assert len(jobs_of(gen.id)) == 1
+    assert (await ledger(user))[0] == 90
+
+
 async def test_a_provider_erroring_for_a_while_delays_the_job_without_failing_it(
     stack, funded_user, ledger, wait_for, t2v_request, jobs_of
 ):

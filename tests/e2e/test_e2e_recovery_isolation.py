@@ -41,8 +41,14 @@ async def quiet(stack, tmp_path):
     recovery stopped), with a small budget per kind of work."""
     for task in stack.generation_app.tasks[1:]:
         task.cancel()
+    # Its passes are run by hand, so the interval only sets the backoff of a failed row:
+    # long enough that no slow pass outlasts it.
     replica = await start_generation(
-        stack.generation_settings(media_dir=tmp_path / "quiet", generation_recovery_batch_max=2),
+        stack.generation_settings(
+            media_dir=tmp_path / "quiet",
+            generation_recovery_batch_max=2,
+            generation_recovery_interval_s=60.0,
+        ),
         recover=False,
     )
     yield replica

@@ -162,7 +162,11 @@ def _provider(snap: Snapshot) -> list[str]:
             found.append(f"provider jobs {[p['id'] for p in predictions]} for no generation")
             continue
         if len(predictions) > 1:
-            found.append(f"generation {gid}: {len(predictions)} jobs at the provider")
+            # When each was recorded and how it ended tells which path sent the second.
+            told = ", ".join(
+                f"{p['id']} {p.get('created_at')} {p.get('status')}" for p in predictions
+            )
+            found.append(f"generation {gid}: {len(predictions)} jobs at the provider ({told})")
         if not counts[("usage", gid)] and gid not in snap.holds:
             found.append(f"generation {gid}: a job ran at the provider, neither held nor paid")
         for p in predictions:

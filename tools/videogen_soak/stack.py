@@ -153,7 +153,7 @@ class Stack:
                     MEDIA_URL_SECRET=s.media,
                     GENERATION_REPLICATE_TIMEOUT_S="2",
                     GENERATION_LEASE_S="5",
-                    GENERATION_CREATE_SETTLE_S="4",
+                    GENERATION_CREATE_SETTLE_S="10",
                     GENERATION_POLL_AFTER_S="3",
                     GENERATION_POLL_BACKOFF_MAX_S="10",
                     GENERATION_RECOVERY_INTERVAL_S="0.5",

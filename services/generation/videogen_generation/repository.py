@@ -86,6 +86,16 @@ class Lease:
     token: str
 
 
+@dataclass(frozen=True)
+class CreateTurn:
+    """Whether a create may be sent now (``wait`` is zero) and whether an earlier one,
+    whose outcome was never learned, came before it (then look before sending)."""
+
+    generation: Generation
+    wait: timedelta
+    after_unknown: bool
+
+
 def generation_from(values: dict) -> Generation:
     values.pop("created", None)
     values["status"] = Status(values["status"])
@@ -438,6 +448,50 @@ class GenerationRepository:
             "lease_until = now() + :lease",
             "lease_owner = :token",
             lease=self.lease,
+            token=lease.token,
+        )
+
+    async def begin_create(self, lease: Lease, settle: timedelta) -> CreateTurn | None:
+        """Renew the lease and note that a create is being sent, unless an earlier one,
+        whose outcome is unknown, was sent less than ``settle`` ago: it may still land,
+        so nothing is noted and the turn says how long to wait. None: the lease is lost.
+
+        The window is judged by the database's clock alone, the one that wrote it.
+        """
+        async with self._single.connect() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        "UPDATE generation.generations g SET lease_until = now() + :lease,"
+                        " create_sent_at = CASE WHEN old.sent IS NULL"
+                        "  OR old.sent <= now() - :settle THEN now() ELSE old.sent END"
+                        " FROM (SELECT id, create_sent_at AS sent FROM generation.generations"
+                        "  WHERE id = :id AND lease_owner = :token FOR UPDATE) old"
+                        f" WHERE g.id = old.id RETURNING {columns('g')},"
+                        " old.sent IS NOT NULL AS after_unknown,"
+                        " CASE WHEN old.sent IS NULL OR old.sent <= now() - :settle THEN 0.0"
+                        "  ELSE extract(epoch FROM old.sent + :settle - now()) END AS wait_s"
+                    ),
+                    {
+                        "id": lease.generation_id,
+                        "token": lease.token,
+                        "lease": self.lease,
+                        "settle": settle,
+                    },
+                )
+            ).first()
+        if row is None:
+            return None
+        values = dict(row._mapping)
+        after_unknown, wait_s = values.pop("after_unknown"), float(values.pop("wait_s"))
+        return CreateTurn(generation_from(values), timedelta(seconds=wait_s), after_unknown)
+
+    async def create_not_recorded(self, lease: Lease) -> None:
+        """The provider answered that the create was not recorded: its outcome is known."""
+        await self._update(
+            lease.generation_id,
+            "create_sent_at = NULL",
+            "lease_owner = :token",
             token=lease.token,
         )
 

@@ -49,9 +49,9 @@ class FlowConfig:
     poll_after: timedelta
     create_attempts_max: int = 4
     create_backoff_s: float = 0.5
-    # After an ambiguous create that a lookup did not find, wait this long for it to land
-    # before looking again (and only then create another).
-    create_settle: timedelta = timedelta(seconds=30)
+    # How long after its sending a create whose answer was lost may still land: no other
+    # is sent before this has passed and a lookup made after it found nothing.
+    create_settle: timedelta = timedelta(seconds=60)
     # How long credits keep a generation's hold before releasing it on their own.
     hold_timeout_s: int = 3 * 3600
 
@@ -205,21 +205,33 @@ class GenerationFlow(Settler):
     async def submit(self, gen: Generation, lease: Lease) -> Generation:
         """Create the job, at most once.
 
-        Before each attempt the lease is renewed (so no other replica is submitting) and
-        the state read again. Attempts are repeated here only after answers that say
-        nothing was recorded (unreachable, throttled). After an ambiguous one (a timeout,
-        a 5xx) the provider is searched; when the job is not found, the search is done
-        again by recovery after GENERATION_CREATE_SETTLE_S, when a create still in the
-        provider's hands has landed, and only then may another be sent.
+        Before each attempt the lease is renewed (so no other replica is submitting), the
+        state read again, and the sending noted in the row. Attempts are repeated here
+        only after answers that say nothing was recorded (unreachable, throttled). After
+        an ambiguous one (a timeout, a 5xx) the provider is searched; when the job is not
+        found, the row waits until GENERATION_CREATE_SETTLE_S has passed since that create
+        was sent, when one still in the provider's hands has landed, and is searched
+        again: only then may another be sent, whichever path or replica comes next.
         """
         config = self.config
         for attempt in range(1, config.create_attempts_max + 1):
-            current = await self.repo.renew(lease)
-            if current is None:
+            turn = await self.repo.begin_create(lease, config.create_settle)
+            if turn is None:
                 log.warning("lease lost before submitting", extra={"generation": gen.id})
                 return await self.repo.get(gen.id) or gen
+            current = turn.generation
             if current.status.terminal or current.prediction_id is not None:
                 return await self.settle(current)
+            if turn.wait > timedelta(0):
+                await self.repo.defer(lease, turn.wait)
+                return current  # an earlier create may still land: not before it could
+            if turn.after_unknown:
+                found = await self._look_up(current)
+                if found:
+                    return await self.adopt_found(current, found)
+                if found is None:
+                    await self.repo.defer(lease, config.create_settle)
+                    return current  # cannot tell: never taken for "not there"
             try:
                 prediction = await self.provider.create(
                     current.provider_model, current.provider_input, self.webhook_url(gen.id)
@@ -237,6 +249,7 @@ class GenerationFlow(Settler):
                         return await self.adopt_found(current, found)
                     await self.repo.defer(lease, config.create_settle)
                     return current  # unknown for now: recovery looks again, later
+                await self.repo.create_not_recorded(lease)
                 if attempt < config.create_attempts_max:
                     await asyncio.sleep(config.create_backoff_s * 2 ** (attempt - 1))
                 continue

@@ -38,9 +38,10 @@ class GenerationSettings(GrpcServerSettings, GrpcClientSettings):
     # Attempts of one create in a row, repeated only after answers that say nothing was
     # recorded (unreachable, 429).
     generation_replicate_create_attempts: int = Field(4, ge=1, le=10)
-    # After a create whose answer was lost and whose job a lookup did not find: how long
-    # to wait for it to land before looking again and, only then, creating another.
-    generation_create_settle_s: float = Field(30.0, gt=0)
+    # After a create whose answer was lost: how long, from the moment it was sent, it
+    # may still land at the provider. No other create is sent for the generation before
+    # this has passed and a lookup made after it found nothing.
+    generation_create_settle_s: float = Field(60.0, gt=0)
     # Where Replicate sends webhooks: the webhook gateway's public base URL.
     webhook_public_url: str = Field(pattern=r"^https?://")
     # Where finished outputs may be fetched from (each redirect too), comma-separated:
@@ -109,6 +110,18 @@ class GenerationSettings(GrpcServerSettings, GrpcClientSettings):
             raise ValueError(
                 f"GENERATION_LEASE_S ({self.generation_lease_s}) must be more than twice "
                 f"GENERATION_REPLICATE_TIMEOUT_S ({self.generation_replicate_timeout_s})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _creates_settle_after_their_deadline(self) -> GenerationSettings:
+        # The window is counted from the sending: shorter than one attempt's deadline,
+        # it would end while the provider may still be taking the request in.
+        if self.generation_create_settle_s <= self.generation_replicate_timeout_s:
+            raise ValueError(
+                f"GENERATION_CREATE_SETTLE_S ({self.generation_create_settle_s}) must be "
+                f"more than GENERATION_REPLICATE_TIMEOUT_S "
+                f"({self.generation_replicate_timeout_s})"
             )
         return self
 
