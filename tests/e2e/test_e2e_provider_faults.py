@@ -4,13 +4,16 @@ per generation at most, and only a definite answer ever ends one."""
 import asyncio
 
 import grpc
+import psycopg
 import pytest
 
 from videogen.credits.v1 import credits_pb2 as cpb
 from videogen.generation.v1 import generation_pb2 as gpb
 from videogen.generation.v1 import generation_pb2_grpc
 from videogen_common.caller_auth import AuthedStub
+from videogen_common.db import libpq_url
 from videogen_common.testing.tcp_proxy import TcpProxy
+from videogen_generation.domain import MISSING_POLLS_MAX
 from videogen_generation.main import start as start_generation
 
 TOKEN = "e2e-api-generation-token"
@@ -232,6 +235,47 @@ async def test_a_job_the_provider_forgot_fails_after_bounded_polls_and_refunds(
         await replica.stop(0)
     assert "no longer knows" in final.error
     assert (await ledger(user))[0] == 100
+
+
+async def test_a_not_found_is_asked_again_at_the_base_pace_not_backed_off(
+    stack, funded_user, t2v_request, tmp_path, wait_for
+):
+    # Silence backs off (the job may just be long); a 404 is an answer, asked again at
+    # the base pace, so a job the provider forgot is given up in a few polls, not hours.
+    _stop_stack_recovery(stack)
+    stack.emulator.update_config({"lose_rate": 1.0, "webhook_drop_all": True})
+    replica = await start_generation(
+        stack.generation_settings(
+            media_dir=tmp_path / "r",
+            generation_poll_after_s=60.0,
+            generation_poll_backoff_max_s=3600.0,
+        ),
+        recover=False,
+    )
+    user = await funded_user(100)
+    url = libpq_url(stack.database_url)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{replica.port}") as channel:
+            stub = AuthedStub(generation_pb2_grpc.GenerationServiceStub(channel), TOKEN)
+            gen = (await stub.CreateGeneration(t2v_request(user, "k"))).generation
+        await wait_for(lambda: all(p.lost for p in stack.emulator.store.history.values()))
+        for polls in range(1, MISSING_POLLS_MAX):
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(
+                    "UPDATE generation.generations SET next_poll_at = now() WHERE id = %s",
+                    (gen.id,),
+                )
+            await replica.recovery.run_once()
+            with psycopg.connect(url) as conn:
+                missing, wait_s, attempts = conn.execute(
+                    "SELECT provider_missing, extract(epoch FROM next_poll_at - now()),"
+                    " poll_attempts FROM generation.generations WHERE id = %s",
+                    (gen.id,),
+                ).fetchone()
+            assert (missing, attempts) == (polls, polls)
+            assert 0 < wait_s <= 60.0  # doubling would be 60 * 2 ** (polls - 1)
+    finally:
+        await replica.stop(0)
 
 
 async def _refunded(stack, user, gid):

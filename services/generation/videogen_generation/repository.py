@@ -328,12 +328,14 @@ class GenerationRepository:
     async def back_off_poll(
         self, generation_id: str, base: timedelta, cap: timedelta, missing: bool
     ) -> None:
-        """No news: poll less and less often, up to a bound, until the age limit."""
+        """No news: poll less and less often, up to a bound, until the age limit. A "not
+        found" is an answer, not silence: asked again at the base pace, so a job the
+        provider forgot (its restart, an emulator's) is given up within a few polls."""
         await self._update(
             generation_id,
-            "poll_attempts = poll_attempts + 1, next_poll_at = now() + least("
-            ":base * power(2, least(poll_attempts, 20)), :cap), provider_missing = CASE WHEN"
-            " :missing THEN provider_missing + 1 ELSE 0 END",
+            "poll_attempts = poll_attempts + 1, next_poll_at = now() + CASE WHEN :missing"
+            " THEN :base ELSE least(:base * power(2, least(poll_attempts, 20)), :cap) END,"
+            " provider_missing = CASE WHEN :missing THEN provider_missing + 1 ELSE 0 END",
             _OPEN,
             base=base,
             cap=cap,
