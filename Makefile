@@ -27,6 +27,7 @@ run: $(STUBS_STAMP)
 
 test: $(STUBS_STAMP)
 	$(SYNC) --group test
+	sh scripts/ensure_chromium.sh
 	$(PY) scripts/test_tiers.py $(PYTEST_ARGS)
 
 proto: $(STUBS_STAMP)

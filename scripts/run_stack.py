@@ -82,6 +82,10 @@ def print_ready(children: list[Child], env: Env, database: str) -> None:
     token = development_jwt(env)
     if api:
         lines.append(f"  {'API document':<{width}} {where(api[0])}/openapi.json")
+        lines.append(
+            f"  {'admin console':<{width}} {where(api[0])}/admin "
+            "(log in with: .venv/bin/videogen token --admin)"
+        )
     if api and token:
         base = where(api[0])
         lines.append(f"  a development user's JWT (valid 24 h): {token}")

@@ -15,7 +15,7 @@ from videogen_common import request_id
 from videogen_common.errors import Unauthenticated
 from videogen_common.tracing import current_trace_id
 
-from . import routes_admin, routes_auth, routes_user
+from . import console, routes_admin, routes_auth, routes_user
 from .context import CONTEXT, PRINCIPAL, Context, TooManyStreams, context_of
 from .events import stream_events
 from .http_errors import error_middleware, from_service_error
@@ -141,7 +141,13 @@ def build_app(
     ``supabase``: where /api/auth/* goes; None answers them 501."""
     app = web.Application(
         client_max_size=body_max_bytes,
-        middlewares=[request_id_middleware, metrics_middleware, error_middleware, auth_middleware],
+        middlewares=[
+            _preflight_anywhere(frozenset(origins)),
+            request_id_middleware,
+            metrics_middleware,
+            error_middleware,
+            auth_middleware,
+        ],
     )
     app[CONTEXT] = ctx
     app.router.add_get("/health", health)
@@ -150,6 +156,7 @@ def build_app(
     app.router.add_routes(routes_user.routes)
     app.router.add_routes(routes_admin.routes)
     app.router.add_routes(routes_auth.routes)
+    console.add_routes(app)
     if supabase is not None:
         app[routes_auth.AUTH] = supabase
 
@@ -177,6 +184,34 @@ def build_app(
             cors.add(route)
     app.on_response_prepare.append(_cors_everywhere(frozenset(origins)))
     return app
+
+
+def _preflight_anywhere(origins: frozenset[str]):
+    """A preflight to a path no route serves is answered like any other: without it a
+    browser sends nothing and its app cannot read the 404's detail."""
+
+    @web.middleware
+    async def preflight(request: web.Request, handler):
+        origin = request.headers.get("Origin", "").rstrip("/")
+        if (
+            request.method != "OPTIONS"
+            or origin not in origins
+            or "Access-Control-Request-Method" not in request.headers
+            or request.match_info.http_exception is None  # a route's own preflight
+        ):
+            return await handler(request)
+        headers = {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Credentials": "true",
+            "Access-Control-Allow-Methods": "GET, POST",
+            "Vary": "Origin",
+        }
+        asked = request.headers.get("Access-Control-Request-Headers")
+        if asked:
+            headers["Access-Control-Allow-Headers"] = asked
+        return web.Response(status=200, headers=headers)
+
+    return preflight
 
 
 def _cors_everywhere(origins: frozenset[str]):

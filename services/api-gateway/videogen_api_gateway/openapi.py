@@ -543,8 +543,15 @@ ROUTES = [
         False,
         None,
         _EVENTS_TOKEN,
-        [],
-        _USER,
+        [
+            {
+                "name": "user_id",
+                "in": "query",
+                "description": "Admins only: a token for this user's events (the console)",
+                "schema": _UUID,
+            }
+        ],
+        {*_USER, "404", "422"},
     ),
     (
         "get",
@@ -645,6 +652,47 @@ ROUTES += [
             ),
         ),
         [_path("id")],
+        _ADMIN,
+    ),
+]
+_HOLD = _object({"id": _INT, "reference": _STR, "amount": _INT, "expires_at": _NULLABLE_STR})
+ROUTES += [
+    (
+        "get",
+        "/api/admin/users/{user_id}",
+        "Admin: one account, its grants and open holds",
+        False,
+        None,
+        _named(
+            "AdminAccount",
+            _object(
+                {
+                    "user_id": _UUID,
+                    "credits": _INT,
+                    "reserved": _INT,
+                    "debt": _INT,
+                    "low_balance": _BOOL,
+                    "plan": _STR,
+                    "plan_period_end": _NULLABLE_STR,
+                    "next_expiry": {
+                        "anyOf": [_object({"amount": _INT, "at": _STR}), {"type": "null"}]
+                    },
+                    "grants": {"type": "array", "items": _GRANT_ROW},
+                    "holds": {"type": "array", "items": _HOLD},
+                }
+            ),
+        ),
+        [_path("user_id")],
+        _ADMIN,
+    ),
+    (
+        "get",
+        "/api/admin/users/{user_id}/generations",
+        "Admin: a user's generations, newest first",
+        False,
+        None,
+        _GENERATIONS,
+        [_path("user_id"), *_PAGE],
         _ADMIN,
     ),
 ]

@@ -17,7 +17,7 @@ from videogen_common.wire import timestamp
 from .bodies import is_text, read_json_object
 from .context import context_of, path_uuid, principal_of
 from .pages import page_params, query_int
-from .shapes import SEED_STATUS, generation_json, transaction_json
+from .shapes import SEED_STATUS, account_json, generation_json, transaction_json
 
 routes = web.RouteTableDef()
 KINDS = {"grant": cpb.GRANT_SOURCE_ADMIN, "promo": cpb.GRANT_SOURCE_PROMO, "adjustment": None}
@@ -104,6 +104,39 @@ async def grant(request: web.Request) -> web.Response:
         reply = await ctx.credits_admin.GrantCredits(message, timeout=ctx.timeout_s)
     return web.json_response(
         {"transaction": transaction_json(reply.entry), "credits": reply.balance}
+    )
+
+
+@routes.get("/api/admin/users/{user_id}")
+async def account(request: web.Request) -> web.Response:
+    """One user's account as operators see it: what can be spent, is held and is owed,
+    the plan, the grants in spend order and the open holds. 404 for a user never seen
+    (looking creates nothing)."""
+    _admin(request)
+    ctx, user_id = context_of(request), _user_id(request)
+    found = await ctx.credits_admin.GetBalance(
+        cpb.GetBalanceRequest(user_id=user_id), timeout=ctx.timeout_s
+    )
+    listed = await ctx.credits_admin.ListGrants(
+        cpb.ListGrantsRequest(user_id=user_id), timeout=ctx.timeout_s
+    )
+    return web.json_response(account_json(found.account, listed))
+
+
+@routes.get("/api/admin/users/{user_id}/generations")
+async def generations(request: web.Request) -> web.Response:
+    _admin(request)
+    ctx, user_id = context_of(request), _user_id(request)
+    limit, cursor = page_params(request)
+    reply = await ctx.generation.ListGenerations(
+        gpb.ListGenerationsRequest(user_id=user_id, page_size=limit, page_token=cursor),
+        timeout=ctx.timeout_s,
+    )
+    return web.json_response(
+        {
+            "generations": [generation_json(g) for g in reply.generations],
+            "next_cursor": reply.next_page_token or None,
+        }
     )
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 from aiohttp import web
 
 from videogen.credits.v1 import credits_pb2 as cpb
 from videogen.generation.v1 import generation_pb2 as gpb
+from videogen_common.errors import FieldViolation, InvalidArgument, NotFound
 
+from .auth import Principal
 from .bodies import read_generation, read_json_object
 from .context import context_of, idempotency_key, path_uuid, principal_of
 from .pages import page_params
@@ -233,7 +237,18 @@ async def events_token(request: web.Request) -> web.Response:
     ctx = context_of(request)
     if not ctx.events_enabled:
         raise web.HTTPNotFound(reason="Events are not enabled")
-    token, ttl_s = ctx.auth.events_token(principal_of(request))
+    principal = principal_of(request)
+    watched = request.query.get("user_id")
+    if watched is not None:
+        # The admin console follows the user it shows; the token only reads that user's
+        # events and carries no role.
+        if not principal.is_admin:
+            raise NotFound("Not found")
+        try:
+            principal = Principal(str(uuid.UUID(watched)), "", False)
+        except ValueError:
+            raise InvalidArgument.of(FieldViolation("user_id", "must be a UUID")) from None
+    token, ttl_s = ctx.auth.events_token(principal)
     return web.json_response({"token": token, "expires_in": ttl_s})
 
 

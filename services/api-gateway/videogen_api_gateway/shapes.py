@@ -131,7 +131,32 @@ def grant_json(g: cpb.Grant) -> dict:
     }
 
 
+def hold_json(h: cpb.Hold) -> dict:
+    return {
+        "id": h.id,
+        "reference": h.reference,
+        "amount": h.amount,
+        "expires_at": _time(h.expires_at, h.HasField("expires_at")),
+    }
+
+
 def next_expiry_json(account: cpb.Account) -> dict | None:
     if not account.HasField("next_expiry"):
         return None
     return {"amount": account.next_expiry.amount, "at": _time(account.next_expiry.at)}
+
+
+def account_json(a: cpb.Account, listed: cpb.ListGrantsResponse) -> dict:
+    """An account as operators see it: GET /api/admin/users/{user_id}."""
+    return {
+        "user_id": a.user_id,
+        "credits": a.balance,
+        "reserved": a.reserved,
+        "debt": a.debt,
+        "low_balance": a.low_balance,
+        "plan": a.plan,
+        "plan_period_end": _time(a.plan_period_end, a.HasField("plan_period_end")),
+        "next_expiry": next_expiry_json(a),
+        "grants": [grant_json(g) for g in listed.grants],
+        "holds": [hold_json(h) for h in listed.open_holds],
+    }
