@@ -125,6 +125,40 @@ async def test_a_create_cut_off_by_a_crash_is_waited_for_by_the_next_replica(
     assert (await ledger(user))[0] == 90
 
 
+async def test_a_cancel_waits_for_a_create_that_may_still_land_then_stops_its_job(
+    stack, funded_user, ledger, wait_for, t2v_request, tmp_path, jobs_of
+):
+    # The create's answer is lost and the provider records the job a moment later. A
+    # cancel in between must not end the generation while that job may still run (it
+    # would run, and could succeed, unpaid and unseen): it is refused for a moment, then
+    # finds the job and stops it.
+    _stop_stack_recovery(stack)
+    stack.emulator.update_config({"create_record_delay_s": 2.0, "paused": True})
+    replica = await start_generation(
+        stack.generation_settings(media_dir=tmp_path / "r", generation_create_settle_s=6.0),
+        recover=False,
+    )
+    user = await funded_user(100)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{replica.port}") as channel:
+            stub = AuthedStub(generation_pb2_grpc.GenerationServiceStub(channel), TOKEN)
+            gen = (await stub.CreateGeneration(t2v_request(user, "k"))).generation
+            assert gen.status == gpb.STATUS_QUEUED  # the create's outcome is unknown
+            cancel = gpb.CancelGenerationRequest(user_id=user, generation_id=gen.id)
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await stub.CancelGeneration(cancel)
+            assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert (await _get(stack, user, gen.id)).status == gpb.STATUS_QUEUED
+            await wait_for(lambda: stack.emulator.creates_unrecorded == 0)  # it landed
+            canceled = (await stub.CancelGeneration(cancel)).generation
+    finally:
+        await replica.stop(0)
+    assert canceled.status == gpb.STATUS_CANCELED
+    (job,) = jobs_of(gen.id)
+    assert job.status == "canceled" and canceled.provider_job_id == job.id
+    assert (await ledger(user))[0] == 100  # its hold released
+
+
 async def test_a_provider_erroring_for_a_while_delays_the_job_without_failing_it(
     stack, funded_user, ledger, wait_for, t2v_request, jobs_of
 ):

@@ -125,10 +125,12 @@ class Recovery:
         )
         if found:
             await self.flow.adopt_found(gen, found)
-        elif self._age(gen) > self.config.submit_within:
-            await self._end(gen, Status.FAILED, "not submitted in time")
-        else:
+        elif self._age(gen) <= self.config.submit_within:
             await self.flow.submit(gen, lease)
+        elif wait := await self.repo.unknown_create_wait(gen.id, self.flow.config.create_settle):
+            await self.repo.defer(lease, wait)  # its last create may still land: not yet
+        else:
+            await self._end(gen, Status.FAILED, "not submitted in time")
 
     async def _poll(self, gen: Generation, lease: Lease) -> None:
         assert gen.prediction_id

@@ -488,6 +488,22 @@ class GenerationRepository:
         after_unknown, wait_s = values.pop("after_unknown"), float(values.pop("wait_s"))
         return CreateTurn(generation_from(values), timedelta(seconds=wait_s), after_unknown)
 
+    async def unknown_create_wait(self, generation_id: str, settle: timedelta) -> timedelta | None:
+        """How long the last create, whose outcome is unknown, may still land (zero once
+        it cannot); None when no create is unaccounted for."""
+        async with self._single.connect() as conn:
+            wait_s = (
+                await conn.execute(
+                    text(
+                        "SELECT greatest(extract(epoch FROM create_sent_at + :settle - now()), 0)"
+                        " FROM generation.generations WHERE id = :id"
+                        " AND create_sent_at IS NOT NULL AND prediction_id IS NULL"
+                    ),
+                    {"id": generation_id, "settle": settle},
+                )
+            ).scalar()
+        return None if wait_s is None else timedelta(seconds=float(wait_s))
+
     async def create_not_recorded(self, lease: Lease) -> None:
         """The provider answered that the create was not recorded: its outcome is known."""
         await self._update(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -398,6 +399,8 @@ class GenerationFlow(Settler):
                 reason="ALREADY_FINISHED",
                 metadata={"status": gen.status.value},
             )
+        if gen.prediction_id is None and await self._adopted_before_cancel(gen):
+            return await self.cancel(user_id, generation_id)  # now with its job
         if gen.prediction_id:
             try:
                 answer = await self.provider.cancel(gen.prediction_id)
@@ -416,6 +419,26 @@ class GenerationFlow(Settler):
         if ended is None:
             return await self.cancel(user_id, generation_id)  # it moved meanwhile: look again
         return await self.settle(ended)
+
+    async def _adopted_before_cancel(self, gen: Generation) -> bool:
+        """A generation whose last create's outcome is unknown is not ended while that job
+        may still run and succeed unseen: the job is looked for first (True: found and
+        adopted, so the cancel goes to it). Until the create can no longer land, or when
+        the provider cannot be asked, the cancel is refused for a moment (503)."""
+        wait = await self.repo.unknown_create_wait(gen.id, self.config.create_settle)
+        if wait is None:
+            return False
+        found = await self._look_up(gen)
+        if found:
+            await self.adopt_found(gen, found)
+            return True
+        if found is None or wait > timedelta(0):
+            raise Unavailable(
+                "the job's submission is not confirmed yet; retry the cancel shortly",
+                reason="SUBMISSION_UNCONFIRMED",
+                metadata={"retry_after": str(max(1, math.ceil(wait.total_seconds())))},
+            )
+        return False
 
     async def retry(self, user_id: str, generation_id: str, key: str) -> tuple[Generation, bool]:
         gen = await self.owned(user_id, generation_id)
