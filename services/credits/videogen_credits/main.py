@@ -37,6 +37,8 @@ from .sweeper import Sweeper
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = credits_pb2.DESCRIPTOR.services_by_name["CreditsService"].full_name
+# How long start-up waits to write the configured plans before leaving it to the health loop.
+PLAN_SYNC_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -123,6 +125,20 @@ async def start(settings: CreditsSettings) -> CreditsApp:
         [registration], settings.credits_grpc_address, _server_options(settings)
     )
     await set_serving(health, [SERVICE_NAME], False)
+
+    async def sync_plans() -> None:
+        await repo.sync_plans(list(catalog.plans.values()))
+
+    # Accounts refer to plans by row: a call served before the configured plans are
+    # written would find one unknown. Written now when the database answers, else as
+    # soon as it does (health stays NOT_SERVING until then).
+    try:
+        async with asyncio.timeout(PLAN_SYNC_TIMEOUT_S):
+            await sync_plans()
+        first_contact = None
+    except Exception as error:
+        log.warning("plans not written yet", extra={"error": type(error).__name__})
+        first_contact = sync_plans
     await server.start()
     health_task = asyncio.create_task(
         follow_database(
@@ -130,7 +146,7 @@ async def start(settings: CreditsSettings) -> CreditsApp:
             health,
             [SERVICE_NAME],
             settings.credits_health_interval_s,
-            on_first_contact=lambda: repo.sync_plans(list(catalog.plans.values())),
+            on_first_contact=first_contact,
         )
     )
     sweeper = Sweeper(
