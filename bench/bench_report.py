@@ -10,6 +10,7 @@ from pathlib import Path
 
 CREDITS = "credits Deduct (k6)"
 CREDITS_BEFORE = "credits Deduct before grants (k6)"
+CREDITS_UVLOOP = "credits Deduct, EVENT_LOOP=uvloop (k6)"
 GRANTS_RATIO_TARGET = 0.9  # Deduct on grants / Deduct before, same run
 GENERATION = "generation CreateGeneration (k6)"
 NOOP = "no-op gRPC server (k6)"
@@ -309,5 +310,33 @@ def before_lines(results: list[Result], levels: list[int]) -> str:
             f"  Deduct on grants / before grants @{level}: {ratio:.2f}x "
             f"({now.rps:.0f} vs {before.rps:.0f} req/s; p99 {now.p99_ms or 0:.1f} vs "
             f"{before.p99_ms or 0:.1f} ms; target >= {GRANTS_RATIO_TARGET}: {verdict})"
+        )
+    return "\n".join(out)
+
+
+def _cpu_ms_per_request(r: Result) -> float | None:
+    """Milliseconds of the service's CPU per request: its share of a core over req/s."""
+    if not r.rps or r.subject_cpu_pct is None:
+        return None
+    return r.subject_cpu_pct * 10.0 / r.rps
+
+
+def loop_lines(results: list[Result], levels: list[int]) -> str:
+    """Deduct with uvloop beside Deduct on asyncio's own loop, same run, same database."""
+    out = []
+    for level in levels:
+        plain, uv = _find(results, CREDITS, level), _find(results, CREDITS_UVLOOP, level)
+        if plain is None or uv is None or not plain.rps:
+            continue
+        cpu_plain, cpu_uv = _cpu_ms_per_request(plain), _cpu_ms_per_request(uv)
+        cpu = (
+            f"; CPU per request {cpu_uv:.2f} vs {cpu_plain:.2f} ms"
+            if cpu_plain is not None and cpu_uv is not None
+            else ""
+        )
+        out.append(
+            f"  Deduct uvloop / asyncio @{level}: {uv.rps / plain.rps:.2f}x "
+            f"({uv.rps:.0f} vs {plain.rps:.0f} req/s; p99 {uv.p99_ms or 0:.1f} vs "
+            f"{plain.p99_ms or 0:.1f} ms{cpu})"
         )
     return "\n".join(out)

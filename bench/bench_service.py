@@ -58,7 +58,12 @@ class Tokens:
 
 
 def start_credits(
-    procs: Processes, database_url: str, tokens: Tokens, log_dir: Path
+    procs: Processes,
+    database_url: str,
+    tokens: Tokens,
+    log_dir: Path,
+    extra_env: dict[str, str] | None = None,
+    name: str = "credits-service",
 ) -> tuple[str, int]:
     """Start `python -m videogen_credits.main` on a free loopback port: (address, pid)."""
     address = f"127.0.0.1:{free_port()}"
@@ -71,8 +76,9 @@ def start_credits(
         "CREDITS_AMOUNT_MAX": str(FUND_AMOUNT),
         "LOG_LEVEL": "WARNING",
         "CREDITS_METRICS_PORT": "0",
+        **(extra_env or {}),
     }
-    log = log_dir / "credits-service.log"
+    log = log_dir / f"{name}.log"
     proc = procs.start("credits service", [python(), "-m", "videogen_credits.main"], log, env)
     wait_serving(address, SERVICE_NAME, proc, log)
     return address, proc.pid

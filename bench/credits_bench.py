@@ -64,12 +64,14 @@ from bench_procs import ChildFailed, Processes  # noqa: E402
 from bench_report import (  # noqa: E402
     CREDITS,
     CREDITS_BEFORE,
+    CREDITS_UVLOOP,
     GENERATION,
     NOOP,
     Result,
     before_lines,
     generation_comparison,
     generation_lines,
+    loop_lines,
     p99_verdict,
     ratio_lines,
     ratios,
@@ -90,7 +92,17 @@ from bench_webhooks import WebhookBench  # noqa: E402
 
 RESULTS_DIR = BENCH / "results"
 PROTO_DIR = BENCH.parent / "protos"
-SCENARIOS = ("credits", "before", "ledger", "generation", "noop", "pgbench", "direct", "webhooks")
+SCENARIOS = (
+    "credits",
+    "uvloop",
+    "before",
+    "ledger",
+    "generation",
+    "noop",
+    "pgbench",
+    "direct",
+    "webhooks",
+)
 GROUPS = {"baselines": ("noop", "pgbench", "direct"), "all": SCENARIOS}
 
 
@@ -196,6 +208,8 @@ class Bench:
 
     def run_all(self) -> list[Result]:
         results = self.services() if self.chosen & {"credits", "generation"} else []
+        if "uvloop" in self.chosen:
+            results += self.uvloop()
         if "before" in self.chosen:
             results += self.before()
         if "ledger" in self.chosen:
@@ -278,6 +292,32 @@ class Bench:
         )
         self.procs.stop_all()  # free the cores for the baselines
         return results
+
+    def uvloop(self) -> list[Result]:
+        """The same credits service on uvloop (EVENT_LOOP=uvloop), same load, same rows."""
+        tokens = Tokens.fresh()
+        address, pid = start_credits(
+            self.procs,
+            self.db.url,
+            tokens,
+            self.work,
+            {"EVENT_LOOP": "uvloop"},
+            "credits-service-uvloop",
+        )
+        try:
+            users = asyncio.run(
+                fund_accounts(address, tokens, self.args.accounts, uuid.uuid4().hex[:8])
+            )
+            users_file = self.work / "credits-uvloop-users.json"
+            write_users(users, users_file)
+            return [
+                self._k6(
+                    CREDITS_UVLOOP, address, pid, tokens.generation, level, users_file=users_file
+                )
+                for level in self.args.levels
+            ]
+        finally:
+            self.procs.stop_all()
 
     def before(self) -> list[Result]:
         """The credits service before grants and holds, under the same Deduct load."""
@@ -388,6 +428,8 @@ def report(info: dict, args, results: list[Result], checks: dict) -> None:
     print(ratio_lines(found, verdict))
     print(generation_lines(generation))
     if compared := before_lines(results, args.levels):
+        print(compared)
+    if compared := loop_lines(results, args.levels):
         print(compared)
     if "ledger_lines" in checks:
         print("\n".join(checks["ledger_lines"]))

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+import uvloop
 from aiohttp import web
 
 from .grpc_server import wait_for_termination_signal
@@ -40,7 +41,10 @@ def run_service(
         await app.stop()
         log.info(f"{name} stopped")
 
-    asyncio.run(serve())
+    if settings.event_loop == "uvloop":
+        uvloop.run(serve())
+    else:
+        asyncio.run(serve())
 
 
 async def start_site(

@@ -6,7 +6,7 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
@@ -26,6 +26,8 @@ class ServiceSettings(BaseSettings):
     )
 
     log_level: str = "INFO"
+    # The asyncio event loop the process runs on: Python's own, or uvloop (libuv).
+    event_loop: Literal["asyncio", "uvloop"] = "asyncio"
     # Seconds given to in-flight RPCs on SIGTERM before the server stops.
     shutdown_grace_s: float = 10.0
 
