@@ -43,6 +43,7 @@ GENERATION_SETS = (
     "REPLICATE_BASE_URL",
     "WEBHOOK_PUBLIC_URL",
     "GENERATION_MEDIA_DIR",
+    "MEDIA_URL_SECRET",
     "GENERATION_RECOVERY_INTERVAL_S",
     "GENERATION_METRICS_PORT",
     "LOG_LEVEL",
@@ -82,6 +83,37 @@ def start_emulator(
     raise ChildFailed(f"replicate emulator not listening after {timeout_s:.0f} s:\n{tail(log)}")
 
 
+def generation_env(
+    *,
+    database_url: str,
+    address: str,
+    tokens: dict[str, str],
+    credits_address: str,
+    credits_token: str,
+    emulator_url: str,
+    replicate_token: str,
+    media: Path,
+) -> dict[str, str]:
+    """What the benchmark sets for the generation service (GENERATION_SETS); a unit test
+    checks that the service's settings accept it, so the bench cannot fall behind them."""
+    return {
+        "DATABASE_URL": database_url,
+        "GENERATION_CALLER_TOKENS": json.dumps(tokens),
+        "GENERATION_GRPC_ADDRESS": address,
+        "GENERATION_CREDITS_TOKEN": credits_token,
+        "CREDITS_ADDRESS": credits_address,
+        "REPLICATE_API_TOKEN": replicate_token,
+        "REPLICATE_BASE_URL": emulator_url,
+        "WEBHOOK_PUBLIC_URL": NOTHING_LISTENS,
+        "GENERATION_MEDIA_DIR": str(media),
+        # Required since media links are signed; made up per run like the tokens.
+        "MEDIA_URL_SECRET": random_token(48),
+        "GENERATION_RECOVERY_INTERVAL_S": str(RECOVERY_INTERVAL_S),
+        "GENERATION_METRICS_PORT": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
 def start_generation(
     procs: Processes,
     *,
@@ -100,18 +132,16 @@ def start_generation(
     media.mkdir(exist_ok=True)
     env = {
         **os.environ,
-        "DATABASE_URL": database_url,
-        "GENERATION_CALLER_TOKENS": json.dumps({"api": api_token, "webhooks": webhooks_token}),
-        "GENERATION_GRPC_ADDRESS": address,
-        "GENERATION_CREDITS_TOKEN": credits_tokens.generation,
-        "CREDITS_ADDRESS": credits_address,
-        "REPLICATE_API_TOKEN": replicate_token,
-        "REPLICATE_BASE_URL": emulator_url,
-        "WEBHOOK_PUBLIC_URL": NOTHING_LISTENS,
-        "GENERATION_MEDIA_DIR": str(media),
-        "GENERATION_RECOVERY_INTERVAL_S": str(RECOVERY_INTERVAL_S),
-        "GENERATION_METRICS_PORT": "0",
-        "LOG_LEVEL": "WARNING",
+        **generation_env(
+            database_url=database_url,
+            address=address,
+            tokens={"api": api_token, "webhooks": webhooks_token},
+            credits_address=credits_address,
+            credits_token=credits_tokens.generation,
+            emulator_url=emulator_url,
+            replicate_token=replicate_token,
+            media=media,
+        ),
     }
     log = work / "generation-service.log"
     proc = procs.start("generation service", [python(), "-m", "videogen_generation.main"], log, env)
