@@ -200,12 +200,9 @@ def _preflight_anywhere(origins: frozenset[str]):
             or request.match_info.http_exception is None  # a route's own preflight
         ):
             return await handler(request)
-        headers = {
-            "Access-Control-Allow-Origin": origin,
-            "Access-Control-Allow-Credentials": "true",
-            "Access-Control-Allow-Methods": "GET, POST",
-            "Vary": "Origin",
-        }
+        # The origin and credentials headers are added as on every answer
+        # (_cors_everywhere); a preflight adds what it allows.
+        headers = {"Access-Control-Allow-Methods": "GET, POST"}
         asked = request.headers.get("Access-Control-Request-Headers")
         if asked:
             headers["Access-Control-Allow-Headers"] = asked

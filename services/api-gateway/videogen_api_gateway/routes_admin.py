@@ -16,7 +16,8 @@ from videogen_common.wire import timestamp
 
 from .bodies import is_text, read_json_object
 from .context import context_of, path_uuid, principal_of
-from .pages import page_params, query_int
+from .lists import generations_page, transactions_page
+from .pages import query_int
 from .shapes import SEED_STATUS, account_json, generation_json, transaction_json
 
 routes = web.RouteTableDef()
@@ -126,35 +127,13 @@ async def account(request: web.Request) -> web.Response:
 @routes.get("/api/admin/users/{user_id}/generations")
 async def generations(request: web.Request) -> web.Response:
     _admin(request)
-    ctx, user_id = context_of(request), _user_id(request)
-    limit, cursor = page_params(request)
-    reply = await ctx.generation.ListGenerations(
-        gpb.ListGenerationsRequest(user_id=user_id, page_size=limit, page_token=cursor),
-        timeout=ctx.timeout_s,
-    )
-    return web.json_response(
-        {
-            "generations": [generation_json(g) for g in reply.generations],
-            "next_cursor": reply.next_page_token or None,
-        }
-    )
+    return await generations_page(request, _user_id(request))
 
 
 @routes.get("/api/admin/users/{user_id}/transactions")
 async def ledger(request: web.Request) -> web.Response:
     _admin(request)
-    ctx, user_id = context_of(request), _user_id(request)
-    limit, cursor = page_params(request)
-    reply = await ctx.credits_admin.ListTransactions(
-        cpb.ListTransactionsRequest(user_id=user_id, page_size=limit, page_token=cursor),
-        timeout=ctx.timeout_s,
-    )
-    return web.json_response(
-        {
-            "transactions": [transaction_json(e) for e in reply.entries],
-            "next_cursor": reply.next_page_token or None,
-        }
-    )
+    return await transactions_page(request, _user_id(request), context_of(request).credits_admin)
 
 
 @routes.post("/api/admin/reconcile")

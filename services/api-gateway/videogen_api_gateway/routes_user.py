@@ -13,13 +13,12 @@ from videogen_common.errors import FieldViolation, InvalidArgument, NotFound
 from .auth import Principal
 from .bodies import read_generation, read_json_object
 from .context import context_of, idempotency_key, path_uuid, principal_of
-from .pages import page_params
+from .lists import generations_page, transactions_page
 from .shapes import (
     generation_json,
     grant_json,
     next_expiry_json,
     status_json,
-    transaction_json,
 )
 
 routes = web.RouteTableDef()
@@ -74,18 +73,7 @@ async def generation_status(request: web.Request) -> web.Response:
 
 @routes.get("/api/generation/history")
 async def history(request: web.Request) -> web.Response:
-    ctx, user = context_of(request), principal_of(request)
-    limit, cursor = page_params(request)
-    reply = await ctx.generation.ListGenerations(
-        gpb.ListGenerationsRequest(user_id=user.user_id, page_size=limit, page_token=cursor),
-        timeout=ctx.timeout_s,
-    )
-    return web.json_response(
-        {
-            "generations": [generation_json(g) for g in reply.generations],
-            "next_cursor": reply.next_page_token or None,
-        }
-    )
+    return await generations_page(request, principal_of(request).user_id)
 
 
 @routes.post("/api/generation/{id}/cancel")
@@ -218,18 +206,8 @@ async def credits(request: web.Request) -> web.Response:
 
 @routes.get("/api/users/transactions")
 async def transactions(request: web.Request) -> web.Response:
-    ctx, user = context_of(request), principal_of(request)
-    limit, cursor = page_params(request)
-    reply = await ctx.credits.ListTransactions(
-        cpb.ListTransactionsRequest(user_id=user.user_id, page_size=limit, page_token=cursor),
-        timeout=ctx.timeout_s,
-    )
-    return web.json_response(
-        {
-            "transactions": [transaction_json(e) for e in reply.entries],
-            "next_cursor": reply.next_page_token or None,
-        }
-    )
+    ctx = context_of(request)
+    return await transactions_page(request, principal_of(request).user_id, ctx.credits)
 
 
 @routes.post("/api/events/token")
