@@ -443,16 +443,6 @@ class GenerationRepository:
         gen = _generation(row)
         return gen, Lease(gen.id, token)
 
-    async def renew(self, lease: Lease) -> Generation | None:
-        """Extend a lease still held (nobody claimed the row since); None when lost."""
-        return await self._update(
-            lease.generation_id,
-            "lease_until = now() + :lease",
-            "lease_owner = :token",
-            lease=self.lease,
-            token=lease.token,
-        )
-
     async def begin_create(self, lease: Lease, settle: timedelta) -> CreateTurn | None:
         """Renew the lease and note that a create is being sent, unless an earlier one,
         whose outcome is unknown, was sent less than ``settle`` ago: it may still land,
