@@ -59,6 +59,8 @@ class ServerOptions:
     # A second, plain-text server with the health service only (kubelet's gRPC probes
     # cannot speak TLS); 0: none. It shares the main server's health states.
     health_port: int = 0
+    # Several worker processes bind the same ports (SO_REUSEPORT; *_WORKERS > 1).
+    reuse_port: bool = False
 
 
 class Servers:
@@ -101,7 +103,7 @@ def create_server(
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.so_reuseport", 0),
+            ("grpc.so_reuseport", int(options.reuse_port)),
             ("grpc.max_connection_age_ms", age_ms),
             # Long enough for a unary call to end; watch streams resume where they were.
             ("grpc.max_connection_age_grace_ms", 30_000),
@@ -128,7 +130,7 @@ def create_server(
         raise RuntimeError(f"could not bind gRPC server to {address}")
     health_only = None
     if options.health_port:
-        health_only = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        health_only = grpc.aio.server(options=[("grpc.so_reuseport", int(options.reuse_port))])
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, health_only)
         host = address.rsplit(":", 1)[0]
         if not health_only.add_insecure_port(f"{host}:{options.health_port}"):

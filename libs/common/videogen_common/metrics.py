@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from prometheus_client import Counter, Histogram, start_http_server
+
+if TYPE_CHECKING:
+    from .settings import ServiceSettings
 
 RPC_TOTAL = Counter(
     "grpc_server_handled_total",
@@ -38,7 +42,8 @@ def observe_rpc(service: str, method: str):
         RPC_TOTAL.labels(service, method, timer.code).inc()
 
 
-def serve_metrics(port: int, address: str = "0.0.0.0") -> None:
-    """Expose /metrics; port 0 means no endpoint (tests run many servers in one process)."""
-    if port:
-        start_http_server(port, addr=address)
+def serve_metrics(settings: ServiceSettings, address: str = "0.0.0.0") -> None:
+    """Expose /metrics on the settings' metrics port; 0 means no endpoint (tests run many
+    servers in one process). With several workers their supervisor serves it for all."""
+    if settings.metrics_port and settings.workers == 1:
+        start_http_server(settings.metrics_port, addr=address)

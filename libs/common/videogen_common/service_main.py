@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -15,6 +16,7 @@ from .grpc_server import wait_for_termination_signal
 from .logs import configure_logging
 from .settings import ServiceSettings, load_settings
 from .tracing import setup_tracing
+from .workers import supervise, worker_index
 
 log = logging.getLogger(__name__)
 S = TypeVar("S", bound=ServiceSettings)
@@ -31,12 +33,17 @@ def run_service(
 ) -> None:
     """Entry point body: load settings (or exit with a clear message), serve, stop."""
     settings = load_settings(settings_type)
-    configure_logging(name, settings.log_level)
+    worker = worker_index()
+    configure_logging(name, settings.log_level, worker)
+    if settings.workers > 1 and worker is None:
+        raise SystemExit(
+            supervise(name, settings.workers, settings.metrics_port, settings.shutdown_grace_s)
+        )
     setup_tracing(name)  # before any server or client is made: they are wrapped then
 
     async def serve() -> None:
         app = await start(settings)
-        log.info(f"{name} listening", extra={"port": app.port})
+        log.info(f"{name} listening", extra={"port": app.port, "pid": os.getpid()})
         await wait_for_termination_signal()
         await app.stop()
         log.info(f"{name} stopped")
@@ -48,12 +55,13 @@ def run_service(
 
 
 async def start_site(
-    app: web.Application, host: str, port: int, **runner_options
+    app: web.Application, host: str, port: int, reuse_port: bool = False, **runner_options
 ) -> tuple[web.AppRunner, int]:
-    """Serve an aiohttp app; returns the runner and the bound port (port 0 picks one)."""
+    """Serve an aiohttp app; returns the runner and the bound port (port 0 picks one).
+    ``reuse_port``: several worker processes bind the same port (SO_REUSEPORT)."""
     runner = web.AppRunner(app, **runner_options)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
     await site.start()
     return runner, int(runner.addresses[0][1])
 

@@ -31,6 +31,29 @@ class ServiceSettings(BaseSettings):
     # Seconds given to in-flight RPCs on SIGTERM before the server stops.
     shutdown_grace_s: float = 10.0
 
+    # What a service with a *_WORKERS setting overrides: how many processes serve its
+    # port, the port they share, and where /metrics is served (0: nowhere).
+    @property
+    def workers(self) -> int:
+        return 1
+
+    @property
+    def listen_port(self) -> int:
+        return 0
+
+    @property
+    def metrics_port(self) -> int:
+        return 0
+
+    @model_validator(mode="after")
+    def _workers_share_a_fixed_port(self) -> ServiceSettings:
+        if self.workers > 1 and self.listen_port == 0:
+            name = next(n for n in type(self).model_fields if n.endswith("_workers"))
+            raise ValueError(
+                f"{name.upper()} > 1 needs a fixed port: the workers share it (SO_REUSEPORT)"
+            )
+        return self
+
     @model_validator(mode="after")
     def _no_published_placeholders(self) -> ServiceSettings:
         """deploy/k8s/base/secret.example.yaml is published: its CHANGE-ME values (tokens,
@@ -80,6 +103,12 @@ class GrpcClientSettings(ServiceSettings):
         return ClientTls(
             self.grpc_tls_ca_path, self.grpc_tls_client_cert_path, self.grpc_tls_client_key_path
         )
+
+
+def port_of(address: str) -> int:
+    """The port of a host:port address; 0 when it has none (let the system pick)."""
+    port = address.rsplit(":", 1)[-1]
+    return int(port) if port.isdigit() else 0
 
 
 def server_tls(cert: Path | None, key: Path | None, client_ca: Path | None) -> TlsFiles | None:

@@ -55,11 +55,12 @@ async def start(settings: ApiGatewaySettings) -> HttpApp:
         else None
     )
     app = build_app(ctx, s.origins, media, s.api_gateway_body_max_bytes, supabase)
-    serve_metrics(s.api_gateway_metrics_port)
+    serve_metrics(s)
     runner, port = await start_site(
         app,
         s.api_gateway_host,
         s.api_gateway_port,
+        s.workers > 1,
         access_log_class=AccessLogger,
         access_log=logging.getLogger("videogen_api_gateway.access"),
         shutdown_timeout=SHUTDOWN_TIMEOUT_S,

@@ -53,6 +53,21 @@ class ApiGatewaySettings(GrpcClientSettings):
     supabase_anon_key: str = ""
     # Prometheus /metrics on its own port, never the public one; 0: none.
     api_gateway_metrics_port: int = Field(0, ge=0, le=65535)
+    # Processes serving the HTTP API on one port (SO_REUSEPORT), each using a core; >1 needs
+    # a fixed port. The first process supervises them and serves /metrics for all.
+    api_gateway_workers: int = Field(1, ge=1, le=64)
+
+    @property
+    def workers(self) -> int:
+        return self.api_gateway_workers
+
+    @property
+    def listen_port(self) -> int:
+        return self.api_gateway_port
+
+    @property
+    def metrics_port(self) -> int:
+        return self.api_gateway_metrics_port
 
     @model_validator(mode="after")
     def _some_way_to_check_tokens(self) -> ApiGatewaySettings:

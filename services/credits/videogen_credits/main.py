@@ -88,6 +88,7 @@ def _server_options(settings: CreditsSettings) -> ServerOptions:
         server_tls(s.credits_tls_cert_path, s.credits_tls_key_path, s.credits_tls_client_ca_path),
         s.grpc_max_connection_age_s,
         s.credits_health_port,
+        s.workers > 1,
     )
 
 
@@ -153,7 +154,7 @@ async def start(settings: CreditsSettings) -> CreditsApp:
         ledger, settings.credits_expiry_sweep_interval_s, settings.credits_hold_sweep_interval_s
     )
     sweep_task = asyncio.create_task(sweeper.run_forever())
-    serve_metrics(settings.credits_metrics_port)
+    serve_metrics(settings)
     return CreditsApp(
         server,
         port,

@@ -12,6 +12,8 @@ MOVED = Counter(
 DRIFT = Gauge(
     "credits_ledger_drift_accounts",
     "Accounts whose balance is not the sum of their entries, at the last full Reconcile",
+    # With several workers: the last Reconcile any of them ran.
+    multiprocess_mode="mostrecent",
 )
 SWEPT = Counter(
     "credits_swept_total", "Grants expired and holds released by the sweeps", ["outcome"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from videogen_common.settings import GrpcServerSettings, tls_settings_whole
+from videogen_common.settings import GrpcServerSettings, port_of, tls_settings_whole
 
 
 class PackageSpec(BaseModel, frozen=True, extra="forbid"):
@@ -43,6 +43,9 @@ class CreditsSettings(GrpcServerSettings):
     credits_caller_tokens: dict[str, str]
     credits_grpc_address: str = "127.0.0.1:50051"
     credits_metrics_port: int = 0
+    # Processes serving the gRPC API on one port (SO_REUSEPORT), each using a core; >1 needs
+    # a fixed port. The first process supervises them and serves /metrics for all.
+    credits_workers: int = Field(1, ge=1, le=64)
     credits_signup_grant: int = Field(100, ge=0)
     credits_low_balance_threshold: int = Field(5, ge=0)
     credits_amount_max: int = Field(1_000_000, ge=1)
@@ -77,6 +80,18 @@ class CreditsSettings(GrpcServerSettings):
     credits_tls_client_ca_path: Path | None = None
     # Plain-text gRPC health only, for kubelet probes while TLS is on; 0: none.
     credits_health_port: int = Field(0, ge=0, le=65535)
+
+    @property
+    def workers(self) -> int:
+        return self.credits_workers
+
+    @property
+    def listen_port(self) -> int:
+        return port_of(self.credits_grpc_address)
+
+    @property
+    def metrics_port(self) -> int:
+        return self.credits_metrics_port
 
     @model_validator(mode="after")
     def _tls_whole(self) -> CreditsSettings:

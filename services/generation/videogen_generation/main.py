@@ -157,6 +157,7 @@ async def start(settings: GenerationSettings, *, recover: bool = True) -> Genera
         ),
         s.grpc_max_connection_age_s,
         s.generation_health_port,
+        s.workers > 1,
     )
     server, port, health = create_server([registration], s.generation_grpc_address, options)
     await server.start()
@@ -170,7 +171,7 @@ async def start(settings: GenerationSettings, *, recover: bool = True) -> Genera
     ]
     if recover:
         tasks.append(asyncio.create_task(recovery.run_forever()))
-    serve_metrics(settings.generation_metrics_port)
+    serve_metrics(settings)
     return GenerationApp(
         server, port, flow, recovery, listener, channel, tasks, settings.shutdown_grace_s
     )

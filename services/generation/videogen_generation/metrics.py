@@ -12,6 +12,8 @@ FINISHED = Counter(
 OPEN_OLDEST = Gauge(
     "generation_open_oldest_seconds",
     "Age of the oldest generation not yet finished (0: none), as of the last recovery pass",
+    # With several workers: the oldest any live one saw (a dead one's value is dropped).
+    multiprocess_mode="livemax",
 )
 RECOVERY_ACTIONS = Counter(
     "generation_recovery_actions_total",

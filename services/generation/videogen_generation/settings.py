@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from videogen_common.settings import (
     GrpcClientSettings,
     GrpcServerSettings,
+    port_of,
     tls_settings_whole,
 )
 
@@ -22,6 +23,9 @@ class GenerationSettings(GrpcServerSettings, GrpcClientSettings):
     generation_caller_tokens: dict[str, str]
     generation_grpc_address: str = "127.0.0.1:50052"
     generation_metrics_port: int = 0
+    # Processes serving the gRPC API on one port (SO_REUSEPORT), each using a core; >1 needs
+    # a fixed port. The first process supervises them and serves /metrics for all.
+    generation_workers: int = Field(1, ge=1, le=64)
     # TLS and mutual TLS on the gRPC port, as credits' CREDITS_TLS_* (same meaning).
     generation_tls_cert_path: Path | None = None
     generation_tls_key_path: Path | None = None
@@ -100,6 +104,18 @@ class GenerationSettings(GrpcServerSettings, GrpcClientSettings):
         if unknown:
             raise ValueError(f"unknown fault points {sorted(unknown)}; known: {POINTS}")
         return value
+
+    @property
+    def workers(self) -> int:
+        return self.generation_workers
+
+    @property
+    def listen_port(self) -> int:
+        return port_of(self.generation_grpc_address)
+
+    @property
+    def metrics_port(self) -> int:
+        return self.generation_metrics_port
 
     @model_validator(mode="after")
     def _leases_outlast_one_provider_call(self) -> GenerationSettings:

@@ -93,13 +93,14 @@ async def start(settings: WebhookGatewaySettings) -> HttpApp:
     app = build_app(
         endpoints, readiness(_upstream_check(upstreams)), s.webhook_gateway_body_max_bytes
     )
-    serve_metrics(s.webhook_gateway_metrics_port)
+    serve_metrics(s)
     if not s.replicate_secrets:
         log.warning("REPLICATE_WEBHOOK_SECRET is not set: Replicate webhooks are refused")
     runner, port = await start_site(
         app,
         s.webhook_gateway_host,
         s.webhook_gateway_port,
+        s.workers > 1,
         access_log=None,
         shutdown_timeout=s.shutdown_grace_s,
     )

@@ -13,6 +13,9 @@ class WebhookGatewaySettings(GrpcClientSettings):
     webhook_gateway_port: int = 8001
     # Prometheus /metrics on its own port, never the public one; 0: none.
     webhook_gateway_metrics_port: int = Field(0, ge=0, le=65535)
+    # Processes serving the webhook endpoints on one port (SO_REUSEPORT), each using a core; >1 needs
+    # a fixed port. The first process supervises them and serves /metrics for all.
+    webhook_gateway_workers: int = Field(1, ge=1, le=64)
     # Space-separated whsec_ secrets (several during a rotation). Unset: the Replicate
     # endpoint refuses every request (fail closed).
     replicate_webhook_secret: str = ""
@@ -29,6 +32,18 @@ class WebhookGatewaySettings(GrpcClientSettings):
     webhook_gateway_forward_timeout_s: float = Field(10.0, gt=0)
     # Large enough for a prediction with its logs.
     webhook_gateway_body_max_bytes: int = Field(4 * 1024 * 1024, ge=64 * 1024)
+
+    @property
+    def workers(self) -> int:
+        return self.webhook_gateway_workers
+
+    @property
+    def listen_port(self) -> int:
+        return self.webhook_gateway_port
+
+    @property
+    def metrics_port(self) -> int:
+        return self.webhook_gateway_metrics_port
 
     @property
     def replicate_secrets(self) -> list[str]:
