@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import resource
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -24,6 +25,25 @@ class CpuUse:
     # Named processes of ours (each with its children), e.g. {"credits": 40.0}; PostgreSQL
     # as "postgres" when it is the embedded server; "k6" = children that ended meanwhile.
     by_process: dict[str, float] = field(default_factory=dict)
+    # Resident memory of the subject (with its children), MB: at the start, and the
+    # most seen while it ran (sampled every RSS_EVERY_S).
+    rss_start_mb: float | None = None
+    rss_peak_mb: float | None = None
+
+
+RSS_EVERY_S = 0.25
+
+
+def rss_mb(pid: int | None) -> float | None:
+    """Resident memory of ``pid`` and its children, in MB (10^6 bytes)."""
+    total, found = 0, False
+    for one in _tree(pid):
+        try:
+            total += psutil.Process(one).memory_info().rss
+            found = True
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return total / 1e6 if found else None
 
 
 def _busy_seconds() -> float:
@@ -89,8 +109,11 @@ class CpuWatch:
         subject_pid: int | None,
         postmaster_pid: int | None,
         named: dict[str, int] | None = None,
+        subject_tree: bool = False,
     ) -> None:
         self._subject = subject_pid
+        # The subject with its children (a service's supervisor and its *_WORKERS).
+        self._subject_tree = subject_tree
         self._postmaster = postmaster_pid
         # named={} (not None): no process of ours to name, but k6 and postgres are split.
         self._split = named is not None
@@ -106,14 +129,28 @@ class CpuWatch:
     def __enter__(self) -> CpuWatch:
         self._ours_before = self._ours()
         self._named_before = {name: _tree(pid) for name, pid in self._named.items()}
+        self._subject_before = _tree(self._subject) if self._subject_tree else set()
         self._before = _snapshot()
         self._exited = _exited_children_seconds()
         self._busy = _busy_seconds()
         self._started = time.monotonic()
         self._started_wall = time.time()
+        self._rss_start = rss_mb(self._subject)
+        self._rss_peak = self._rss_start
+        self._sampling = threading.Event()
+        self._sampler = threading.Thread(target=self._sample_rss, daemon=True)
+        self._sampler.start()
         return self
 
+    def _sample_rss(self) -> None:
+        while not self._sampling.wait(RSS_EVERY_S):
+            now = rss_mb(self._subject)
+            if now is not None and (self._rss_peak is None or now > self._rss_peak):
+                self._rss_peak = now
+
     def __exit__(self, *exc_info) -> None:
+        self._sampling.set()
+        self._sampler.join()
         ours = self._ours_before | self._ours()
         after = _snapshot()
         busy = _busy_seconds() - self._busy
@@ -130,6 +167,16 @@ class CpuWatch:
         if self._split:
             by_process["k6"] = 100.0 * (_exited_children_seconds() - self._exited) / wall
         subject = None
-        if self._subject in after and self._subject in self._before:
+        if self._subject_tree:
+            pids = self._subject_before | _tree(self._subject)
+            subject = 100.0 * _used(pids, self._before, after, self._started_wall) / wall
+        elif self._subject in after and self._subject in self._before:
             subject = 100.0 * (after[self._subject][1] - self._before[self._subject][1]) / wall
-        self.result = CpuUse(subject, 100.0 * others / wall, 100.0 * busy / wall, by_process)
+        self.result = CpuUse(
+            subject,
+            100.0 * others / wall,
+            100.0 * busy / wall,
+            by_process,
+            self._rss_start,
+            self._rss_peak,
+        )

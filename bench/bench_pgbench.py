@@ -11,21 +11,32 @@ from pathlib import Path
 
 from bench_db import SEED_USERS, pgbench_binary
 from bench_procs import ChildFailed, Processes, tail
-from bench_report import PGBENCH, Result, percentile
+from bench_report import PGBENCH, PGBENCH_HOT, Result, percentile
 
 THREADS = 2  # the machine has 2 cores; more client threads would only contend
 
 SCRIPT = f"""\\set n random(1, {SEED_USERS})
 SELECT seed.deduct_credits((SELECT id FROM seed.users WHERE n = :n), 1, gen_random_uuid());
 """
+# Every client on the same row: how fast PostgreSQL itself serializes one hot account.
+HOT_SCRIPT = (
+    "SELECT seed.deduct_credits((SELECT id FROM seed.users WHERE n = 1), 1, gen_random_uuid());\n"
+)
 
 
 def run_pgbench(
-    procs: Processes, *, libpq: str, clients: int, warmup_s: int, seconds: int, work: Path
+    procs: Processes,
+    *,
+    libpq: str,
+    clients: int,
+    warmup_s: int,
+    seconds: int,
+    work: Path,
+    hot: bool = False,
 ) -> Result:
-    script = work / "deduct.pgbench.sql"
-    script.write_text(SCRIPT)
-    tag = f"pgbench-{clients}"
+    tag = f"pgbench-{'hot-' if hot else ''}{clients}"
+    script = work / f"{tag}.pgbench.sql"
+    script.write_text(HOT_SCRIPT if hot else SCRIPT)
     if warmup_s:
         _pgbench(procs, libpq, script, clients, warmup_s, work / f"{tag}-warmup.log", [])
     log_dir = work / tag
@@ -36,6 +47,8 @@ def run_pgbench(
     )
     text = out.read_text(errors="replace")
     result = parse_report(text, clients)
+    if hot:
+        result.scenario = PGBENCH_HOT
     latencies = read_latencies(log_dir)
     result.p50_ms = percentile(latencies, 0.50)
     result.p99_ms = percentile(latencies, 0.99)

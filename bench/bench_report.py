@@ -15,6 +15,9 @@ GRANTS_RATIO_TARGET = 0.9  # Deduct on grants / Deduct before, same run
 GENERATION = "generation CreateGeneration (k6)"
 NOOP = "no-op gRPC server (k6)"
 PGBENCH = "pgbench seed.deduct_credits"
+PGBENCH_HOT = "pgbench, one hot row"
+CREDITS_HOT = "credits Deduct, one hot account (k6)"
+CREDITS_WORKERS = "credits Deduct, CREDITS_WORKERS=2 (k6)"
 DIRECT = "Python direct seed.deduct_credits"
 BASELINES = (NOOP, PGBENCH, DIRECT)
 P99_TARGET_MS = 20.0
@@ -46,6 +49,10 @@ class Result:
     cpu_by_process: dict[str, float] | None = None
     subject: str = ""  # what "py cpu" measured, when not "<first word> service"
     applied: int | None = None  # webhooks: 2xx answers whose outcome was "applied"
+    # Resident memory of the subject process (and its workers), MB: when the run began,
+    # and the most while it ran.
+    rss_start_mb: float | None = None
+    rss_peak_mb: float | None = None
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float | None:
@@ -314,7 +321,7 @@ def before_lines(results: list[Result], levels: list[int]) -> str:
     return "\n".join(out)
 
 
-def _cpu_ms_per_request(r: Result) -> float | None:
+def cpu_ms_per_request(r: Result) -> float | None:
     """Milliseconds of the service's CPU per request: its share of a core over req/s."""
     if not r.rps or r.subject_cpu_pct is None:
         return None
@@ -328,7 +335,7 @@ def loop_lines(results: list[Result], levels: list[int]) -> str:
         plain, uv = _find(results, CREDITS, level), _find(results, CREDITS_UVLOOP, level)
         if plain is None or uv is None or not plain.rps:
             continue
-        cpu_plain, cpu_uv = _cpu_ms_per_request(plain), _cpu_ms_per_request(uv)
+        cpu_plain, cpu_uv = cpu_ms_per_request(plain), cpu_ms_per_request(uv)
         cpu = (
             f"; CPU per request {cpu_uv:.2f} vs {cpu_plain:.2f} ms"
             if cpu_plain is not None and cpu_uv is not None

@@ -56,7 +56,7 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def _wait_http(url: str, name: str, proc, log: Path, timeout_s: float = 60.0) -> None:
+def wait_http(url: str, name: str, proc, log: Path, timeout_s: float = 60.0) -> None:
     """Block until GET ``url`` answers 200; fail fast if the process died."""
     deadline = time.monotonic() + timeout_s
     with httpx.Client(timeout=1.0) as client:
@@ -102,7 +102,7 @@ def start_gateway(
     )
     base = f"http://127.0.0.1:{port}"
     # Readiness: the generation upstream answers its health check with SERVING.
-    _wait_http(f"{base}/api/webhooks/health", "webhook gateway", proc, log)
+    wait_http(f"{base}/api/webhooks/health", "webhook gateway", proc, log)
     return base + WEBHOOK_PATH, proc.pid
 
 

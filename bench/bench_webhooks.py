@@ -93,13 +93,16 @@ def run_webhooks_k6(
     return result
 
 
-def parse_summary(data: dict, scenario: str, vus: int, seconds: int) -> Result:
+def parse_summary(
+    data: dict, scenario: str, vus: int, seconds: int, counter: str = "webhooks"
+) -> Result:
+    """A summary of webhooks.js, or of a script counting <counter>_ok / <counter>_errors."""
     metrics = data["metrics"]
 
     def count(name: str) -> int:
         return int(metrics.get(f"{name}{MEASURED}", {}).get("values", {}).get("count", 0))
 
-    ok, errors = count("webhooks_ok"), count("webhooks_errors")
+    ok, errors = count(f"{counter}_ok"), count(f"{counter}_errors")
     latency = metrics.get(f"http_req_duration{MEASURED}", {}).get("values", {})
     return Result(
         # Throughput counts successes only: fast failures must not look like speed.
@@ -111,7 +114,7 @@ def parse_summary(data: dict, scenario: str, vus: int, seconds: int) -> Result:
         p99_ms=latency.get("p(99)"),
         mean_ms=latency.get("avg"),
         errors=errors,
-        applied=count("webhooks_applied"),
+        applied=count("webhooks_applied") if counter == "webhooks" else None,
     )
 
 
@@ -151,11 +154,12 @@ class WebhookBench:
         seconds: int,
         targets: int,
         watched: Watched,
+        note_idle: Callable[[str, int], None],
     ) -> None:
         self.procs, self.database_url, self.libpq, self.work = procs, database_url, libpq, work
         self.vus, self.warmup_s, self.seconds = vus, warmup_s, seconds
         self.targets = max(targets, vus)  # a target per VU at least: updates stay in order
-        self.watched = watched
+        self.watched, self.note_idle = watched, note_idle
         self.secret = ""
         self.checks: dict = {
             "webhook_in_flight": vus,
@@ -215,6 +219,7 @@ class WebhookBench:
             secret=self.secret,
             work=self.work,
         )
+        self.note_idle("webhook-gateway", pid)
         self._preflight("a", url, targets_file)
         result = self._load(WEBHOOK_ACK, url, targets_file, pid, {"ack server": ack_pid}, "gateway")
         self.procs.stop_all()

@@ -41,7 +41,7 @@ sys.path.insert(0, str(BENCH))  # the sibling bench_* modules
 
 from bench_baseline import drop as drop_baseline  # noqa: E402
 from bench_baseline import start_baseline_credits  # noqa: E402
-from bench_cpu import CpuWatch  # noqa: E402
+from bench_cpu import CpuWatch, rss_mb  # noqa: E402
 from bench_db import (  # noqa: E402
     SEED_USERS,
     BenchDatabase,
@@ -50,6 +50,7 @@ from bench_db import (  # noqa: E402
     server_url,
 )
 from bench_direct import run_direct  # noqa: E402
+from bench_footprint import footprint, footprint_lines, run_api, run_startup  # noqa: E402
 from bench_generation import (  # noqa: E402
     generation_checks,
     phase_lines,
@@ -80,6 +81,14 @@ from bench_report import (  # noqa: E402
     webhook_lines,
     write_json,
 )
+from bench_scale import (  # noqa: E402
+    history_lines,
+    hot_lines,
+    run_history,
+    run_hot,
+    run_workers,
+    workers_lines,
+)
 from bench_service import (  # noqa: E402
     Tokens,
     fund_accounts,
@@ -94,6 +103,7 @@ RESULTS_DIR = BENCH / "results"
 PROTO_DIR = BENCH.parent / "protos"
 SCENARIOS = (
     "credits",
+    "workers",
     "uvloop",
     "before",
     "ledger",
@@ -102,7 +112,12 @@ SCENARIOS = (
     "pgbench",
     "direct",
     "webhooks",
+    "hot",
+    "history",
+    "api",
+    "startup",
 )
+IDLE_SETTLE_S = 2.0
 GROUPS = {"baselines": ("noop", "pgbench", "direct"), "all": SCENARIOS}
 
 
@@ -155,6 +170,12 @@ def parse_args() -> argparse.Namespace:
         help="funded credits accounts to spread the load over (default 1000)",
     )
     parser.add_argument(
+        "--history-entries",
+        type=int,
+        default=10_000_000,
+        help="entries of the long history's account (default 10^7; the short one has 10^3)",
+    )
+    parser.add_argument(
         "--k6-proto",
         action="store_true",
         help="k6 loads protos/ instead of using server reflection",
@@ -167,10 +188,12 @@ def parse_args() -> argparse.Namespace:
         or not args.levels
         or min(args.levels) < 1
         or min(args.generation_in_flight, args.webhook_in_flight, args.webhook_targets) < 1
+        or args.history_entries < 2000
     ):
         parser.error(
             "--seconds >= 1, --warmup >= 0, --in-flight, --generation-in-flight, "
-            "--webhook-in-flight and --webhook-targets positive integers"
+            "--webhook-in-flight and --webhook-targets positive integers, "
+            "--history-entries >= 2000"
         )
     chosen: set[str] = set()
     for name in (x.strip() for x in args.only.split(",") if x.strip()):
@@ -208,6 +231,8 @@ class Bench:
 
     def run_all(self) -> list[Result]:
         results = self.services() if self.chosen & {"credits", "generation"} else []
+        if "workers" in self.chosen:
+            results += run_workers(self)
         if "uvloop" in self.chosen:
             results += self.uvloop()
         if "before" in self.chosen:
@@ -246,6 +271,15 @@ class Bench:
             )
         if "webhooks" in self.chosen:
             results += self.webhooks()
+        if "hot" in self.chosen:
+            results += run_hot(self)
+        if "history" in self.chosen:
+            self.checks["history"] = run_history(self)
+        if "api" in self.chosen:
+            results += run_api(self)
+        if "startup" in self.chosen:
+            self.checks["startup"] = run_startup(self)
+        self.checks["footprint"] = footprint(results, self.checks)
         return results
 
     def webhooks(self) -> list[Result]:
@@ -259,6 +293,7 @@ class Bench:
             seconds=self.args.seconds,
             targets=self.args.webhook_targets,
             watched=self._watched,
+            note_idle=self.note_idle,
         )
         try:
             return bench.run()
@@ -269,6 +304,7 @@ class Bench:
         """Credits Deduct, then CreateGeneration through the same credits service."""
         tokens = Tokens.fresh()
         address, pid = start_credits(self.procs, self.db.url, tokens, self.work)
+        self.note_idle("credits", pid)
         started = time.monotonic()
         run = uuid.uuid4().hex[:8]
         users = asyncio.run(fund_accounts(address, tokens, self.args.accounts, run))
@@ -347,6 +383,7 @@ class Bench:
             credits_tokens=tokens,
             work=self.work,
         )
+        self.note_idle("generation", stack.pid)
         named = {"credits": credits_pid, "emulator": stack.emulator_pid}
         result = self._k6(
             GENERATION,
@@ -359,6 +396,14 @@ class Bench:
         )
         self.checks.update(generation_checks(self.db.libpq, stack))
         return result
+
+    def note_idle(self, name: str, pid: int) -> None:
+        """A service's resident memory once started, before any load (after a moment to
+        settle): the first start of each kept."""
+        time.sleep(IDLE_SETTLE_S)
+        idle = self.checks.setdefault("rss_idle_mb", {})
+        if name not in idle:
+            idle[name] = rss_mb(pid)
 
     def noop(self) -> list[Result]:
         address, pid = start_noop(self.procs, self.work)
@@ -377,6 +422,7 @@ class Bench:
         script: K6Script = DEDUCT,
         named: dict[str, int] | None = None,
         users_file: Path | None = None,
+        subject_tree: bool = False,
     ) -> Result:
         return self._watched(
             pid,
@@ -395,16 +441,25 @@ class Bench:
                 script=script,
             ),
             named,
+            subject_tree,
         )
 
-    def _watched(self, subject_pid: int | None, run, named: dict[str, int] | None = None) -> Result:
-        with CpuWatch(subject_pid, self.postmaster_pid, named) as watch:
+    def _watched(
+        self,
+        subject_pid: int | None,
+        run,
+        named: dict[str, int] | None = None,
+        subject_tree: bool = False,
+    ) -> Result:
+        with CpuWatch(subject_pid, self.postmaster_pid, named, subject_tree) as watch:
             result = run()
         assert watch.result is not None
         result.subject_cpu_pct = watch.result.subject_pct
         result.other_cpu_pct = watch.result.others_pct
         result.machine_cpu_pct = watch.result.machine_pct
         result.cpu_by_process = watch.result.by_process or None
+        result.rss_start_mb = watch.result.rss_start_mb
+        result.rss_peak_mb = watch.result.rss_peak_mb
         print(
             f"  {result.scenario} @{result.in_flight}: {result.rps:.0f} req/s, "
             f"p99 {result.p99_ms or 0:.2f} ms, {result.errors} errors, "
@@ -429,8 +484,17 @@ def report(info: dict, args, results: list[Result], checks: dict) -> None:
     print(generation_lines(generation))
     if compared := before_lines(results, args.levels):
         print(compared)
-    if compared := loop_lines(results, args.levels):
-        print(compared)
+    for compared in (
+        loop_lines(results, args.levels),
+        workers_lines(results, args.levels),
+        hot_lines(results),
+    ):
+        if compared:
+            print(compared)
+    if "history" in checks:
+        print(history_lines(checks["history"]))
+    if text := footprint_lines(checks["footprint"], checks.get("startup")):
+        print(text)
     if "ledger_lines" in checks:
         print("\n".join(checks["ledger_lines"]))
     if "accounts_reconciled" in checks:

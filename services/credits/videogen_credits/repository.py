@@ -218,7 +218,9 @@ class LedgerRepository:
             clauses.append("kind = ANY(:kinds)")
             params["kinds"] = [k.value for k in kinds]
         if reference:
-            clauses.append("reference = :ref")
+            # Spelled out so the planner may use the index of entries with a reference
+            # (ix_entries_user_reference_id) in a generic plan too.
+            clauses.append("reference = :ref AND reference <> ''")
             params["ref"] = reference
         query = text(
             f"SELECT {_ENTRY_COLUMNS} FROM credits.entries WHERE {' AND '.join(clauses)}"
