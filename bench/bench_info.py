@@ -16,11 +16,23 @@ from bench_service import BENCH_SETS
 REPO = Path(__file__).resolve().parent.parent
 
 
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def machine(db_label: str, libpq: str, scenarios: list[str]) -> dict:
     load = os.getloadavg()
     k6 = subprocess.run([k6_binary(), "version"], capture_output=True, text=True, timeout=30)
     return {
         "nproc": len(os.sched_getaffinity(0)),
+        "cpu": cpu_model(),
         "loadavg": [round(x, 2) for x in load],
         "python": platform.python_version(),
         "postgres": server_version(libpq),

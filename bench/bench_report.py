@@ -284,6 +284,7 @@ def write_json(
     checks: dict,
     generation: dict | None = None,
     webhooks: dict | None = None,
+    targets: list[dict] | None = None,
 ) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"credits-{time.strftime('%Y%m%d-%H%M%S')}.json"
@@ -296,6 +297,7 @@ def write_json(
                 "p99_target": verdict,
                 "generation": generation,
                 "webhooks": webhooks,
+                "targets": targets,
                 "ledger_checks": checks,
             },
             indent=2,

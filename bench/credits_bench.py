@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -41,6 +42,7 @@ sys.path.insert(0, str(BENCH))  # the sibling bench_* modules
 
 from bench_baseline import drop as drop_baseline  # noqa: E402
 from bench_baseline import start_baseline_credits  # noqa: E402
+from bench_chart import draw  # noqa: E402
 from bench_cpu import CpuWatch, rss_mb  # noqa: E402
 from bench_db import (  # noqa: E402
     SEED_USERS,
@@ -97,6 +99,7 @@ from bench_service import (  # noqa: E402
     start_noop,
     usage_entries,
 )
+from bench_targets import as_json, target_lines, targets  # noqa: E402
 from bench_webhooks import WebhookBench  # noqa: E402
 
 RESULTS_DIR = BENCH / "results"
@@ -517,10 +520,15 @@ def report(info: dict, args, results: list[Result], checks: dict) -> None:
         )
         print("\n".join(phase_lines(checks)))
     print(webhook_lines(webhooks, checks))
-    path = write_json(RESULTS_DIR, info, results, found, verdict, checks, generation, webhooks)
+    measured = targets(results, checks, args.generation_in_flight, args.webhook_in_flight)
+    print(target_lines(measured))
+    path = write_json(
+        RESULTS_DIR, info, results, found, verdict, checks, generation, webhooks, as_json(measured)
+    )
+    chart = draw(json.loads(path.read_text()), path.with_suffix(".png"))
     print(
         f"loadavg at end: {' '.join(map(str, info['loadavg_end']))}; results: "
-        f"{path.relative_to(BENCH.parent)}"
+        f"{path.relative_to(BENCH.parent)}, chart: {chart.relative_to(BENCH.parent)}"
     )
 
 
