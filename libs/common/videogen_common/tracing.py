@@ -13,33 +13,36 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from opentelemetry import trace
-from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
-from opentelemetry.instrumentation.aiohttp_server import AioHttpServerInstrumentor
-from opentelemetry.instrumentation.grpc import (
-    GrpcAioInstrumentorClient,
-    GrpcAioInstrumentorServer,
-)
-from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    ConsoleSpanExporter,
-    SpanExporter,
-)
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
 log = logging.getLogger(__name__)
-INSTRUMENTORS = (
-    GrpcAioInstrumentorServer,
-    GrpcAioInstrumentorClient,
-    AioHttpServerInstrumentor,
-    AioHttpClientInstrumentor,
-    PsycopgInstrumentor,
-    HTTPXClientInstrumentor,
-)
+
+
+def instrumentors() -> tuple:
+    """The instrumentations, imported only when tracing is on: with the SDK they cost
+    every process ~25 MB of memory, and most run with tracing off."""
+    from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
+    from opentelemetry.instrumentation.aiohttp_server import AioHttpServerInstrumentor
+    from opentelemetry.instrumentation.grpc import (
+        GrpcAioInstrumentorClient,
+        GrpcAioInstrumentorServer,
+    )
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+
+    return (
+        GrpcAioInstrumentorServer,
+        GrpcAioInstrumentorClient,
+        AioHttpServerInstrumentor,
+        AioHttpClientInstrumentor,
+        PsycopgInstrumentor,
+        HTTPXClientInstrumentor,
+    )
 
 
 def exporter_name(env: Mapping[str, str]) -> str | None:
@@ -58,16 +61,19 @@ def exporter_name(env: Mapping[str, str]) -> str | None:
 def instrument(processor: SpanProcessor, service: str) -> TracerProvider:
     """Trace through ``processor``; every instrumentation on. Call before servers and
     clients are made: the instrumentations wrap their constructors."""
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace import TracerProvider
+
     provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service}))
     provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)
-    for instrumentor in INSTRUMENTORS:
+    for instrumentor in instrumentors():
         instrumentor().instrument(tracer_provider=provider)
     return provider
 
 
 def uninstrument() -> None:
-    for instrumentor in INSTRUMENTORS:
+    for instrumentor in instrumentors():
         instrumentor().uninstrument()
 
 
@@ -77,6 +83,12 @@ def setup_tracing(service: str, env: Mapping[str, str] | None = None) -> bool:
     name = exporter_name(env)
     if name is None:
         return False
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        ConsoleSpanExporter,
+        SpanExporter,
+    )
+
     exporter: SpanExporter
     if name == "console":
         exporter = ConsoleSpanExporter()

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import grpc
 
@@ -34,11 +35,13 @@ from .output_fetch import AllowedHosts, OutputFetcher
 from .provider import ReplicateProvider
 from .recovery import Recovery, RecoveryConfig
 from .repository import GenerationRepository
-from .s3_storage import S3Storage
 from .service import FlowConfig, GenerationFlow
 from .servicer import GenerationServicer
 from .settings import GenerationSettings
 from .storage import LocalStorage
+
+if TYPE_CHECKING:
+    from .s3_storage import S3Storage
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = generation_pb2.DESCRIPTOR.services_by_name["GenerationService"].full_name
@@ -69,6 +72,9 @@ class GenerationApp:
 
 
 def build_storage(settings: GenerationSettings) -> LocalStorage | S3Storage:
+    # boto3 is imported only with a bucket: it costs every process ~30 MB of memory.
+    from .s3_storage import S3Storage
+
     s = settings
     fetcher = OutputFetcher(
         AllowedHosts.parse(s.output_hosts),
