@@ -42,12 +42,15 @@ def create_engine(
     )
 
 
-def open_pool(url: str, size: int, statement_timeout_ms: int = 5000) -> AsyncConnectionPool:
+def open_pool(
+    url: str, size: int, statement_timeout_ms: int = 5000, min_size: int | None = None
+) -> AsyncConnectionPool:
     """A pool of autocommit connections; opened in the background so a database that
-    is down at start does not stop the service (health reports it instead)."""
+    is down at start does not stop the service (health reports it instead). It holds
+    ``min_size`` (default: all ``size``) connections when idle and grows on demand."""
     return AsyncConnectionPool(
         url,
-        min_size=size,
+        min_size=size if min_size is None else min_size,
         max_size=size,
         kwargs={"autocommit": True, "options": f"-c statement_timeout={statement_timeout_ms}"},
         open=False,

@@ -8,11 +8,15 @@ write that lost a race changes nothing and returns None.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -107,12 +111,41 @@ def _generation(row) -> Generation:
     return generation_from(dict(row._mapping))
 
 
+_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@lru_cache(maxsize=256)
+def _psycopg(statement: str) -> str:
+    """The statement with :name parameters in psycopg's %(name)s form (casts as ::type
+    are left alone), built once per statement."""
+    return _PARAMETER.sub(r"%(\1)s", statement.replace("%", "%%"))
+
+
 class GenerationRepository:
-    def __init__(self, engine: AsyncEngine, lease: timedelta) -> None:
+    def __init__(self, engine: AsyncEngine, pool: AsyncConnectionPool, lease: timedelta) -> None:
         self.engine = engine
         # One statement is its own transaction: no BEGIN / COMMIT round trips.
         self._single = engine.execution_options(isolation_level="AUTOCOMMIT")
+        # The statements of every create and every lease go through psycopg's own pool
+        # (autocommit): SQLAlchemy's layer cost 0.36 ms of CPU per statement against
+        # psycopg's 0.11 ms, and CreateGeneration runs five of them.
+        self._pool = pool
         self.lease = lease
+
+    async def _row(self, statement: str, params: dict) -> dict | None:
+        """One statement in autocommit through the pool; its first row as a dict."""
+        async with self._pool.connection() as conn:
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(_psycopg(statement), params)
+            return await cursor.fetchone()
+
+    async def open(self) -> None:
+        """In the background: a database down at start does not stop the service."""
+        await self._pool.open(wait=False)
+
+    async def close(self) -> None:
+        await self._pool.close()
+        await self.engine.dispose()
 
     async def _one(self, conn: AsyncConnection, where: str, params: dict) -> Generation | None:
         row = (
@@ -126,17 +159,12 @@ class GenerationRepository:
         self, generation_id: str, assignments: str, condition: str = "TRUE", **params
     ) -> Generation | None:
         """One guarded UPDATE; None when the condition no longer holds."""
-        async with self._single.connect() as conn:
-            row = (
-                await conn.execute(
-                    text(
-                        f"UPDATE generation.generations SET {assignments}"
-                        f" WHERE id = :id AND ({condition}) RETURNING {_COLUMNS}"
-                    ),
-                    dict(params, id=generation_id),
-                )
-            ).first()
-        return _generation(row) if row else None
+        row = await self._row(
+            f"UPDATE generation.generations SET {assignments}"
+            f" WHERE id = :id AND ({condition}) RETURNING {_COLUMNS}",
+            dict(params, id=generation_id),
+        )
+        return generation_from(row) if row else None
 
     # ------------------------------------------------------------------ reads
 
@@ -176,27 +204,22 @@ class GenerationRepository:
             lease=self.lease,
             token=token,
         )
-        async with self._single.connect() as conn:
-            row = (
-                await conn.execute(
-                    text(
-                        "WITH new AS (INSERT INTO generation.generations (id, user_id,"
-                        " idempotency_key, fingerprint, model, resolution, prompt, negative_prompt,"
-                        " duration_s, seed, image_url, provider_model, provider_input, price, status,"
-                        " retry_of, lease_until, lease_owner)"
-                        " VALUES (:id, :user_id, :idempotency_key, :fingerprint, :model, :resolution,"
-                        " :prompt, :negative_prompt, :duration_s, :seed, :image_url, :provider_model,"
-                        " CAST(:provider_input AS jsonb), :price, 'queued', :retry_of, now() + :lease,"
-                        " :token)"
-                        f" ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING {_COLUMNS})"
-                        " SELECT *, true AS created FROM new UNION ALL"
-                        f" SELECT {_COLUMNS}, false FROM generation.generations"
-                        " WHERE user_id = :user_id AND idempotency_key = :idempotency_key"
-                        " AND NOT EXISTS (SELECT 1 FROM new)"
-                    ),
-                    params,
-                )
-            ).first()
+        row = await self._row(
+            "WITH new AS (INSERT INTO generation.generations (id, user_id,"
+            " idempotency_key, fingerprint, model, resolution, prompt, negative_prompt,"
+            " duration_s, seed, image_url, provider_model, provider_input, price, status,"
+            " retry_of, lease_until, lease_owner)"
+            " VALUES (:id, :user_id, :idempotency_key, :fingerprint, :model, :resolution,"
+            " :prompt, :negative_prompt, :duration_s, :seed, :image_url, :provider_model,"
+            " CAST(:provider_input AS jsonb), :price, 'queued', :retry_of, now() + :lease,"
+            " :token)"
+            f" ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING {_COLUMNS})"
+            " SELECT *, true AS created FROM new UNION ALL"
+            f" SELECT {_COLUMNS}, false FROM generation.generations"
+            " WHERE user_id = :user_id AND idempotency_key = :idempotency_key"
+            " AND NOT EXISTS (SELECT 1 FROM new)",
+            params,
+        )
         if row is None:  # the conflicting row was inserted by a transaction not yet visible
             async with self.engine.connect() as conn:
                 gen = await self._one(
@@ -206,8 +229,9 @@ class GenerationRepository:
                 )
             assert gen is not None
             return gen, None
-        gen = _generation(row)
-        return gen, Lease(gen.id, token) if row.created else None
+        created = row.pop("created")
+        gen = generation_from(row)
+        return gen, Lease(gen.id, token) if created else None
 
     # ------------------------------------------------------------------ money
 
@@ -424,23 +448,18 @@ class GenerationRepository:
         SKIP LOCKED and the lease together keep replicas off each other's rows.
         """
         token = str(uuid.uuid4())
-        async with self._single.connect() as conn:
-            row = (
-                await conn.execute(
-                    text(
-                        "UPDATE generation.generations SET lease_until = now() + :lease,"
-                        " lease_owner = :token WHERE id = (SELECT id FROM generation.generations"
-                        f"  WHERE ({_STEP_CONDITION[step]}) AND {_AVAILABLE}"
-                        "  AND id <> ALL(CAST(:skip AS uuid[]))"
-                        "  ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)"
-                        f" RETURNING {_COLUMNS}"
-                    ),
-                    {"lease": self.lease, "token": token, "skip": skip or []},
-                )
-            ).first()
+        row = await self._row(
+            "UPDATE generation.generations SET lease_until = now() + :lease,"
+            " lease_owner = :token WHERE id = (SELECT id FROM generation.generations"
+            f"  WHERE ({_STEP_CONDITION[step]}) AND {_AVAILABLE}"
+            "  AND id <> ALL(CAST(:skip AS uuid[]))"
+            "  ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)"
+            f" RETURNING {_COLUMNS}",
+            {"lease": self.lease, "token": token, "skip": skip or []},
+        )
         if row is None:
             return None
-        gen = _generation(row)
+        gen = generation_from(row)
         return gen, Lease(gen.id, token)
 
     async def begin_create(self, lease: Lease, settle: timedelta) -> CreateTurn | None:
@@ -450,33 +469,27 @@ class GenerationRepository:
 
         The window is judged by the database's clock alone, the one that wrote it.
         """
-        async with self._single.connect() as conn:
-            row = (
-                await conn.execute(
-                    text(
-                        "UPDATE generation.generations g SET lease_until = now() + :lease,"
-                        " create_sent_at = CASE WHEN old.sent IS NULL"
-                        "  OR old.sent <= now() - :settle THEN now() ELSE old.sent END"
-                        " FROM (SELECT id, create_sent_at AS sent FROM generation.generations"
-                        "  WHERE id = :id AND lease_owner = :token FOR UPDATE) old"
-                        f" WHERE g.id = old.id RETURNING {columns('g')},"
-                        " old.sent IS NOT NULL AS after_unknown,"
-                        " CASE WHEN old.sent IS NULL OR old.sent <= now() - :settle THEN 0.0"
-                        "  ELSE extract(epoch FROM old.sent + :settle - now()) END AS wait_s"
-                    ),
-                    {
-                        "id": lease.generation_id,
-                        "token": lease.token,
-                        "lease": self.lease,
-                        "settle": settle,
-                    },
-                )
-            ).first()
+        row = await self._row(
+            "UPDATE generation.generations g SET lease_until = now() + :lease,"
+            " create_sent_at = CASE WHEN old.sent IS NULL"
+            "  OR old.sent <= now() - :settle THEN now() ELSE old.sent END"
+            " FROM (SELECT id, create_sent_at AS sent FROM generation.generations"
+            "  WHERE id = :id AND lease_owner = :token FOR UPDATE) old"
+            f" WHERE g.id = old.id RETURNING {columns('g')},"
+            " old.sent IS NOT NULL AS after_unknown,"
+            " CASE WHEN old.sent IS NULL OR old.sent <= now() - :settle THEN 0.0"
+            "  ELSE extract(epoch FROM old.sent + :settle - now()) END AS wait_s",
+            {
+                "id": lease.generation_id,
+                "token": lease.token,
+                "lease": self.lease,
+                "settle": settle,
+            },
+        )
         if row is None:
             return None
-        values = dict(row._mapping)
-        after_unknown, wait_s = values.pop("after_unknown"), float(values.pop("wait_s"))
-        return CreateTurn(generation_from(values), timedelta(seconds=wait_s), after_unknown)
+        after_unknown, wait_s = row.pop("after_unknown"), float(row.pop("wait_s"))
+        return CreateTurn(generation_from(row), timedelta(seconds=wait_s), after_unknown)
 
     async def unknown_create_wait(self, generation_id: str, settle: timedelta) -> timedelta | None:
         """How long the last create, whose outcome is unknown, may still land (zero once
