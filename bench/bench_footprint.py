@@ -204,6 +204,10 @@ def footprint(results: list[Result], checks: dict) -> dict:
     return found
 
 
+def _mb(value: float | None) -> str:
+    return "     -" if value is None else f"{value:6.1f}"
+
+
 def footprint_lines(found: dict, startup: dict | None) -> str:
     lines = []
     if found:
@@ -214,9 +218,7 @@ def footprint_lines(found: dict, startup: dict | None) -> str:
         for name, mb in found.items():
             idle, load = mb["idle_mb"], mb["load_mb"]
             state = "-" if idle is None else "MET" if idle <= RSS_IDLE_TARGET_MB else "NOT MET"
-            lines.append(
-                f"  {name:<16} idle {idle or 0:6.1f}  under load {load or 0:6.1f}  ({state})"
-            )
+            lines.append(f"  {name:<16} idle {_mb(idle)}  under load {_mb(load)}  ({state})")
     if startup:
         lines.append(
             f"make run from a fresh clone of {startup['commit']}: stack up in "
