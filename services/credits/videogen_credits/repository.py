@@ -74,6 +74,10 @@ def _account(row) -> Account:
 class LedgerRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # Reads of one statement each (or several that need no common snapshot: READ
+        # COMMITTED gives each its own anyway) run in autocommit: no BEGIN and ROLLBACK
+        # round trips around them.
+        self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     async def ensure_account(self, user_id: str, grant: int) -> tuple[Account, bool]:
         async with self.engine.begin() as conn:
@@ -87,7 +91,7 @@ class LedgerRepository:
         return account, bool(created)
 
     async def get_account(self, user_id: str) -> Account | None:
-        async with self.engine.connect() as conn:
+        async with self._reads.connect() as conn:
             return await self._account(conn, user_id)
 
     @staticmethod
@@ -104,7 +108,7 @@ class LedgerRepository:
         return _account(row) if row else None
 
     async def plan_exists(self, plan: str) -> bool:
-        async with self.engine.connect() as conn:
+        async with self._reads.connect() as conn:
             found = await conn.execute(
                 text("SELECT 1 FROM credits.plans WHERE code = :c"), {"c": plan}
             )
@@ -151,7 +155,7 @@ class LedgerRepository:
             if include_spent
             else " AND NOT drained AND (expires_at IS NULL OR expires_at > now())"
         )
-        async with self.engine.connect() as conn:
+        async with self._reads.connect() as conn:
             grants = (
                 await conn.execute(
                     text(
@@ -226,7 +230,7 @@ class LedgerRepository:
             f"SELECT {_ENTRY_COLUMNS} FROM credits.entries WHERE {' AND '.join(clauses)}"
             " ORDER BY id DESC LIMIT :n"
         )
-        async with self.engine.connect() as conn:
+        async with self._reads.connect() as conn:
             return [_entry(r) for r in (await conn.execute(query, params)).all()]
 
     async def entries_after(self, user_id: str, after_id: int, limit: int) -> list[Entry]:
@@ -234,7 +238,7 @@ class LedgerRepository:
             f"SELECT {_ENTRY_COLUMNS} FROM credits.entries WHERE user_id = :u"
             " AND id > :after ORDER BY id LIMIT :n"
         )
-        async with self.engine.connect() as conn:
+        async with self._reads.connect() as conn:
             rows = (await conn.execute(query, {"u": user_id, "after": after_id, "n": limit})).all()
         return [_entry(r) for r in rows]
 
