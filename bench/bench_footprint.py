@@ -22,7 +22,7 @@ import uuid
 from pathlib import Path
 
 import jwt
-from bench_k6 import k6_binary
+from bench_k6 import k6_binary, run_summarized
 from bench_procs import ChildFailed, Processes, free_port, tail
 from bench_report import (
     CREDITS,
@@ -105,9 +105,7 @@ def _k6_api(bench, url: str, tokens_file: Path, vus: int) -> Result:
     cmd.append(str(BENCH / "k6" / "api_credits.js"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("K6_")}
     timeout_s = bench.args.warmup + bench.args.seconds + 60
-    code = bench.procs.run(f"k6 {API}", cmd, log, timeout_s=timeout_s, env=env)
-    if not summary.exists():
-        raise ChildFailed(f"k6 exited with {code} and no summary:\n{tail(log)}")
+    run_summarized(bench.procs, f"k6 {API}", cmd, log, summary, timeout_s, env)
     result = parse_summary(json.loads(summary.read_text()), API, vus, bench.args.seconds, "api")
     if result.errors:
         lines = log.read_text(errors="replace").splitlines()

@@ -26,6 +26,22 @@ DEDUCT = K6Script(BENCH / "k6" / "grpc_load.js", "deduct")
 CREATE_GENERATION = K6Script(BENCH / "k6" / "grpc_load.js", "create")
 
 
+def run_summarized(
+    procs: Processes, label: str, cmd: list[str], log: Path, summary: Path, timeout_s: float, env
+) -> None:
+    """Run k6 until it writes its summary, twice at most: k6 itself has crashed (a Go
+    panic in its JavaScript VM, seen once in a dozen runs) with nothing wrong on our side.
+    The crash's first line is printed; a second failure stops the bench."""
+    for attempt in (1, 2):
+        code = procs.run(label, cmd, log, timeout_s=timeout_s, env=env)
+        if summary.exists():
+            return
+        first = next(iter(log.read_text(errors="replace").splitlines()), "")
+        print(f"  {label}: exited with {code} and no summary ({first[:200]})", flush=True)
+        if attempt == 2:
+            raise ChildFailed(f"k6 exited with {code} and no summary:\n{tail(log)}")
+
+
 def k6_binary() -> str:
     venv = REPO / ".venv" / "bin" / "k6"
     if venv.exists():
@@ -72,9 +88,7 @@ def run_k6(
     cmd.append(str(script.path))
     # k6 would otherwise also read K6_* settings from the caller's environment.
     env = {k: v for k, v in os.environ.items() if not k.startswith("K6_")}
-    code = procs.run(f"k6 {scenario}", cmd, log, timeout_s=warmup_s + seconds + 60, env=env)
-    if not summary.exists():
-        raise ChildFailed(f"k6 exited with {code} and no summary:\n{tail(log)}")
+    run_summarized(procs, f"k6 {scenario}", cmd, log, summary, warmup_s + seconds + 60, env)
     result = parse_summary(json.loads(summary.read_text()), scenario, vus, seconds, script.counter)
     if result.errors:
         result.note = first_error(log, script.counter)

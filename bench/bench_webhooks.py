@@ -19,8 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench_generation import start_generation_stack
-from bench_k6 import k6_binary
-from bench_procs import ChildFailed, Processes, tail
+from bench_k6 import k6_binary, run_summarized
+from bench_procs import ChildFailed, Processes
 from bench_report import WEBHOOK_ACK, WEBHOOK_NOOP, WEBHOOK_REAL, Result
 from bench_service import Tokens, fund_accounts, random_token, start_credits
 from bench_webhook_stack import (
@@ -77,9 +77,7 @@ def run_webhooks_k6(
     # line; k6 would otherwise also read K6_* settings from the caller's environment.
     env = {k: v for k, v in os.environ.items() if not k.startswith("K6_")}
     env["SECRET"] = secret
-    code = procs.run(f"k6 {scenario}", cmd, log, timeout_s=warmup_s + seconds + 60, env=env)
-    if not summary.exists():
-        raise ChildFailed(f"k6 exited with {code} and no summary:\n{tail(log)}")
+    run_summarized(procs, f"k6 {scenario}", cmd, log, summary, warmup_s + seconds + 60, env)
     result = parse_summary(json.loads(summary.read_text()), scenario, vus, seconds)
     if result.errors:
         result.note = next(
