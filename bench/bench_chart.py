@@ -99,8 +99,9 @@ def draw(data: dict, out: Path) -> Path:
     _memory(axes[2], (data.get("ledger_checks") or {}).get("footprint") or {})
     machine = data.get("machine", {})
     fig.suptitle(
-        f"make bench {machine.get('started', '')}: {machine.get('nproc', '?')} cores shared"
-        f" with k6 and PostgreSQL {machine.get('postgres', '')}, Python {machine.get('python')}",
+        f"make bench {machine.get('started', '')}: {machine.get('nproc', '?')} cores"
+        f" ({machine.get('cpu', 'cpu unknown')}) shared with k6 and PostgreSQL"
+        f" {machine.get('postgres', '')}; Python {machine.get('python')}",
         fontsize=9,
     )
     fig.tight_layout()

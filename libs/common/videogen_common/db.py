@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import exc as sa_exc
@@ -23,6 +26,17 @@ def libpq_url(url: str) -> str:
 
 def with_database(url: str, database: str) -> str:
     return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@lru_cache(maxsize=512)
+def psycopg_statement(statement: str) -> str:
+    """A statement written with :name parameters (as SQLAlchemy's text() takes them) in
+    psycopg's %(name)s form; casts as ::type are left alone, a literal % is escaped.
+    Built once per statement: repositories send the same few again and again."""
+    return _PARAMETER.sub(r"%(\1)s", statement.replace("%", "%%"))
 
 
 def create_engine(

@@ -96,7 +96,7 @@ async def start(settings: CreditsSettings) -> CreditsApp:
     engine = create_engine(settings.database_url, pool_size=settings.credits_db_pool_size)
     pool = open_pool(libpq_url(settings.database_url), settings.credits_db_pool_size)
     await pool.open(wait=False)
-    repo = LedgerRepository(engine)
+    repo = LedgerRepository(engine, pool)
     ledger = Ledger(
         repo,
         MutationStore(pool),

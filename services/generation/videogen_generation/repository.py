@@ -8,12 +8,10 @@ write that lost a race changes nothing and returns None.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
 
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -21,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from videogen_common.contract import OPEN_GENERATION_STATUSES
+from videogen_common.db import psycopg_statement
 
 from .domain import Changes, Charge, Generation, Status, Step
 
@@ -111,16 +110,6 @@ def _generation(row) -> Generation:
     return generation_from(dict(row._mapping))
 
 
-_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
-
-
-@lru_cache(maxsize=256)
-def _psycopg(statement: str) -> str:
-    """The statement with :name parameters in psycopg's %(name)s form (casts as ::type
-    are left alone), built once per statement."""
-    return _PARAMETER.sub(r"%(\1)s", statement.replace("%", "%%"))
-
-
 class GenerationRepository:
     def __init__(self, engine: AsyncEngine, pool: AsyncConnectionPool, lease: timedelta) -> None:
         self.engine = engine
@@ -136,7 +125,7 @@ class GenerationRepository:
         """One statement in autocommit through the pool; its first row as a dict."""
         async with self._pool.connection() as conn:
             cursor = conn.cursor(row_factory=dict_row)
-            await cursor.execute(_psycopg(statement), params)
+            await cursor.execute(psycopg_statement(statement), params)
             return await cursor.fetchone()
 
     async def open(self) -> None:

@@ -1,6 +1,7 @@
-"""The repository's :name statements as psycopg takes them (%(name)s)."""
+"""Statements written with :name parameters, as psycopg takes them (%(name)s)."""
 
-from videogen_generation.repository import _psycopg, columns
+from videogen_common.db import psycopg_statement as _psycopg
+from videogen_generation.repository import columns
 
 
 def test_parameters_become_psycopg_placeholders_and_casts_stay():
