@@ -23,7 +23,7 @@ from pathlib import Path
 
 import jwt
 from bench_k6 import k6_binary, run_summarized
-from bench_procs import ChildFailed, Processes, free_port, tail
+from bench_procs import SERVICE_LOG_LEVEL, ChildFailed, Processes, free_port, tail
 from bench_report import (
     CREDITS,
     CREDITS_HOT,
@@ -67,7 +67,7 @@ def start_api_gateway(
         "GENERATION_ADDRESS": f"127.0.0.1:{free_port()}",
         "API_GATEWAY_GENERATION_TOKEN": random_token(),
         "API_GATEWAY_EVENTS_SECRET": random_token(40),
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": SERVICE_LOG_LEVEL,
     }
     log = work / "api-gateway.log"
     proc = procs.start("api gateway", [python(), "-m", "videogen_api_gateway.main"], log, env)

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import psycopg
-from bench_procs import ChildFailed, Processes, free_port, tail, wait_serving
+from bench_procs import SERVICE_LOG_LEVEL, ChildFailed, Processes, free_port, tail, wait_serving
 from bench_report import percentile
 from bench_service import Tokens, python, random_token
 
@@ -110,7 +110,7 @@ def generation_env(
         "MEDIA_URL_SECRET": random_token(48),
         "GENERATION_RECOVERY_INTERVAL_S": str(RECOVERY_INTERVAL_S),
         "GENERATION_METRICS_PORT": "0",
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": SERVICE_LOG_LEVEL,
     }
 
 

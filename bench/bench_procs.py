@@ -19,6 +19,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from videogen_common.testing.waits import free_port  # noqa: F401  (the benchmarks' import)
 
 STOP_GRACE_S = 10.0
+# The services' LOG_LEVEL under load: WARNING (no line per request) unless
+# BENCH_SERVICE_LOG_LEVEL=INFO asks what the per-request lines cost.
+SERVICE_LOG_LEVEL = os.environ.get("BENCH_SERVICE_LOG_LEVEL", "WARNING")
 
 
 class ChildFailed(RuntimeError):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
-from bench_procs import Processes, free_port, wait_serving
+from bench_procs import SERVICE_LOG_LEVEL, Processes, free_port, wait_serving
 
 from videogen.credits.v1 import credits_pb2 as pb
 from videogen.credits.v1 import credits_pb2_grpc as pb_grpc
@@ -74,7 +74,7 @@ def start_credits(
         "CREDITS_GRPC_ADDRESS": address,
         # The funding Add is 10M; the default ceiling per request is 1M.
         "CREDITS_AMOUNT_MAX": str(FUND_AMOUNT),
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": SERVICE_LOG_LEVEL,
         "CREDITS_METRICS_PORT": "0",
         **(extra_env or {}),
     }

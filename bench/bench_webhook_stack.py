@@ -26,7 +26,7 @@ import httpx
 import psycopg
 from bench_generation import SERVICE_NAME as GENERATION_SERVICE
 from bench_generation import GenerationStack
-from bench_procs import ChildFailed, Processes, free_port, tail, wait_serving
+from bench_procs import SERVICE_LOG_LEVEL, ChildFailed, Processes, free_port, tail, wait_serving
 from bench_service import python
 from standardwebhooks import Webhook
 
@@ -93,7 +93,7 @@ def start_gateway(
             "REPLICATE_WEBHOOK_SECRET": secret,
             "GENERATION_ADDRESS": generation_address,
             "WEBHOOK_GATEWAY_GENERATION_TOKEN": generation_token,
-            "LOG_LEVEL": "WARNING",
+            "LOG_LEVEL": SERVICE_LOG_LEVEL,
         }
     )
     log = work / f"webhook-gateway-{label}.log"
