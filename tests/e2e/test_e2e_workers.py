@@ -210,3 +210,38 @@ async def test_workers_without_a_fixed_port_are_refused(module, env):
     _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2
     assert f"{name} > 1 needs a fixed port" in err.decode()
+
+
+async def test_workers_stop_when_their_supervisor_is_killed(fresh_database):
+    port = free_ports(1)[0]
+    credits = Supervised(
+        "videogen_credits.main",
+        {
+            "DATABASE_URL": fresh_database(CREDITS_INI),
+            "CREDITS_CALLER_TOKENS": json.dumps(TOKENS["credits"]),
+            "CREDITS_GRPC_ADDRESS": f"127.0.0.1:{port}",
+            "CREDITS_WORKERS": "2",
+        },
+    )
+    await credits.start()
+    both = await credits.wait(lambda: len(credits.listening()) == 2 and credits.listening())
+    workers = [r["pid"] for r in both.values()]
+    assert credits.proc is not None
+    credits.proc.kill()  # kill -9: nothing of the supervisor's own code runs
+
+    async def gone() -> bool:
+        for _ in range(300):
+            if not any(_alive(pid) for pid in workers):
+                return True
+            await asyncio.sleep(0.1)
+        return False
+
+    # No orphan keeps serving the port beside the next supervisor's workers.
+    try:
+        assert await gone(), [pid for pid in workers if _alive(pid)]
+    finally:
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    # (asyncio's wait() also waits for the workers' ends of the log pipe to close.)
+    assert await credits.stop() == -signal.SIGKILL

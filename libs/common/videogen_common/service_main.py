@@ -16,7 +16,7 @@ from .grpc_server import wait_for_termination_signal
 from .logs import configure_logging
 from .settings import ServiceSettings, load_settings
 from .tracing import setup_tracing
-from .workers import supervise, worker_index
+from .workers import die_with_supervisor, supervise, worker_index
 
 log = logging.getLogger(__name__)
 S = TypeVar("S", bound=ServiceSettings)
@@ -34,6 +34,8 @@ def run_service(
     """Entry point body: load settings (or exit with a clear message), serve, stop."""
     settings = load_settings(settings_type)
     worker = worker_index()
+    if worker is not None:
+        die_with_supervisor()
     configure_logging(name, settings.log_level, worker)
     if settings.workers > 1 and worker is None:
         raise SystemExit(

@@ -5,7 +5,8 @@ becomes a supervisor that starts N workers (the same command with ``--worker i``
 binds the service's port with SO_REUSEPORT, so the kernel spreads connections over them.
 The supervisor starts a worker again when it dies, stops them all on SIGTERM/SIGINT, and
 serves /metrics for all of them (prometheus_client's multiprocess mode: every worker
-writes its samples to files in one directory, the supervisor sums them).
+writes its samples to files in one directory, the supervisor sums them). A worker dies
+with its supervisor (PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 
 log = logging.getLogger(__name__)
 WORKER_FLAG = "--worker"
+SUPERVISOR_FLAG = "--supervisor"
 # A worker that ran at least this long before it died is started again at once; one
 # that keeps dying sooner waits longer each time (up to RESTART_DELAY_MAX_S).
 STEADY_S = 60.0
@@ -32,23 +34,27 @@ RESTART_DELAY_MAX_S = 30.0
 PR_SET_PDEATHSIG = 1
 
 
+def _flag(name: str, argv: list[str] | None) -> int | None:
+    argv = sys.argv if argv is None else argv
+    return int(argv[argv.index(name) + 1]) if name in argv else None
+
+
 def worker_index(argv: list[str] | None = None) -> int | None:
     """This process's worker number, or None for a process started by hand."""
-    argv = sys.argv if argv is None else argv
-    if WORKER_FLAG not in argv:
-        return None
-    return int(argv[argv.index(WORKER_FLAG) + 1])
+    return _flag(WORKER_FLAG, argv)
 
 
-def _die_with_parent():
-    """Runs in the child before exec: SIGTERM it when the supervisor dies (even by
-    kill -9), so no orphan keeps serving the port beside the next supervisor's workers."""
-    libc = ctypes.CDLL(None, use_errno=True)
-
-    def arrange() -> None:
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-    return arrange
+def die_with_supervisor(argv: list[str] | None = None) -> None:
+    """In a worker: be sent SIGTERM when the supervisor dies (even by kill -9), so no
+    orphan keeps serving the port beside the next supervisor's workers. Armed by the
+    worker itself (a preexec_fn is not safe in a process with threads, and the
+    supervisor has its metrics thread); a supervisor gone before that means exit now."""
+    supervisor = _flag(SUPERVISOR_FLAG, argv)
+    if supervisor is None:
+        return
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != supervisor:
+        raise SystemExit("the supervisor of this worker is gone")
 
 
 class Supervisor:
@@ -63,13 +69,19 @@ class Supervisor:
         self.procs: list[asyncio.subprocess.Process] = []
         self.started: list[float] = []
         self.delays = [0.0] * workers
-        self._arrange = _die_with_parent()
 
     async def _spawn(self, index: int) -> asyncio.subprocess.Process:
         env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": self.metrics_dir}
         # orig_argv keeps "-m package.main" as it was given.
-        argv = [sys.executable, *sys.orig_argv[1:], WORKER_FLAG, str(index)]
-        proc = await asyncio.create_subprocess_exec(*argv, env=env, preexec_fn=self._arrange)
+        argv = [
+            sys.executable,
+            *sys.orig_argv[1:],
+            WORKER_FLAG,
+            str(index),
+            SUPERVISOR_FLAG,
+            str(os.getpid()),
+        ]
+        proc = await asyncio.create_subprocess_exec(*argv, env=env)
         log.info("worker started", extra={"worker": index, "pid": proc.pid})
         return proc
 
