@@ -122,6 +122,10 @@ async def test_a_row_that_raises_fails_alone_and_is_backed_off(
         await _succeeded_without_a_copy(stack, user, k, t2v_request, send_webhook)
         for k in ("bad", "good")
     ]
+    # A first pass leaves only the copies to do: a hold whose capture did not end with
+    # the news (seen once in many runs) is settled here, with a copy attempt of its own,
+    # and would otherwise add one to what the passes below count.
+    await quiet.recovery.run_once()
     copy = quiet.recovery._steps[Step.COPY]
 
     async def copy_or_break(gen, lease):
@@ -130,7 +134,7 @@ async def test_a_row_that_raises_fails_alone_and_is_backed_off(
         await copy(gen, lease)
 
     quiet.recovery._steps[Step.COPY] = copy_or_break
-    tried = _row(stack, good.id)["copy_attempts"]  # once already, when the news came
+    tried = _row(stack, good.id)["copy_attempts"]  # at the news, and in the first pass
     await quiet.recovery.run_once()
     assert _row(stack, good.id)["copy_attempts"] == tried + 1  # the pass went on past it
     broken = _row(stack, bad.id)
