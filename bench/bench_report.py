@@ -106,7 +106,7 @@ def cpu_split(result: Result) -> str:
     return ", ".join(parts)
 
 
-def _find(results: list[Result], scenario: str, in_flight: int) -> Result | None:
+def find(results: list[Result], scenario: str, in_flight: int) -> Result | None:
     for r in results:
         if r.scenario == scenario and r.in_flight == in_flight:
             return r
@@ -117,9 +117,9 @@ def ratios(results: list[Result], levels: list[int]) -> dict:
     """Credits Deduct throughput as a fraction of each baseline's, per concurrency."""
     found: dict = {}
     for level in levels:
-        credits = _find(results, CREDITS, level)
+        credits = find(results, CREDITS, level)
         for baseline in BASELINES:
-            other = _find(results, baseline, level)
+            other = find(results, baseline, level)
             if credits and other and other.rps > 0:
                 found.setdefault(str(level), {})[baseline] = credits.rps / other.rps
     return found
@@ -131,10 +131,10 @@ def _numbers(r: Result) -> dict:
 
 def generation_comparison(results: list[Result], level: int) -> dict | None:
     """CreateGeneration against the Deduct RPC alone at the same concurrency, same run."""
-    gen = _find(results, GENERATION, level)
+    gen = find(results, GENERATION, level)
     if gen is None:
         return None
-    deduct = _find(results, CREDITS, level)
+    deduct = find(results, CREDITS, level)
     found: dict = {
         "in_flight": level,
         "target_ms": GENERATION_P99_TARGET_MS,
@@ -193,7 +193,7 @@ def generation_lines(found: dict | None) -> str:
 
 
 def p99_verdict(results: list[Result]) -> dict:
-    credits = _find(results, CREDITS, P99_TARGET_IN_FLIGHT)
+    credits = find(results, CREDITS, P99_TARGET_IN_FLIGHT)
     p99 = credits.p99_ms if credits else None
     return {
         "in_flight": P99_TARGET_IN_FLIGHT,
@@ -225,7 +225,7 @@ def ratio_lines(found: dict, verdict: dict) -> str:
 def webhook_comparison(results: list[Result], level: int) -> dict | None:
     """(a) the gateway's own cost and (c) end to end, against (b) the no-op handler."""
     ack, noop, real = (
-        _find(results, name, level) for name in (WEBHOOK_ACK, WEBHOOK_NOOP, WEBHOOK_REAL)
+        find(results, name, level) for name in (WEBHOOK_ACK, WEBHOOK_NOOP, WEBHOOK_REAL)
     )
     if ack is None and noop is None and real is None:
         return None
@@ -310,7 +310,7 @@ def before_lines(results: list[Result], levels: list[int]) -> str:
     """Deduct today beside Deduct before grants and holds, at each load."""
     out = []
     for level in levels:
-        now, before = _find(results, CREDITS, level), _find(results, CREDITS_BEFORE, level)
+        now, before = find(results, CREDITS, level), find(results, CREDITS_BEFORE, level)
         if now is None or before is None or not before.rps:
             continue
         ratio = now.rps / before.rps
@@ -334,7 +334,7 @@ def loop_lines(results: list[Result], levels: list[int]) -> str:
     """Deduct with uvloop beside Deduct on asyncio's own loop, same run, same database."""
     out = []
     for level in levels:
-        plain, uv = _find(results, CREDITS, level), _find(results, CREDITS_UVLOOP, level)
+        plain, uv = find(results, CREDITS, level), find(results, CREDITS_UVLOOP, level)
         if plain is None or uv is None or not plain.rps:
             continue
         cpu_plain, cpu_uv = cpu_ms_per_request(plain), cpu_ms_per_request(uv)

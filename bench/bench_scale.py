@@ -17,7 +17,6 @@ import grpc
 import psutil
 import psycopg
 from bench_k6 import write_users
-from bench_pgbench import run_pgbench
 from bench_report import (
     CREDITS,
     CREDITS_HOT,
@@ -25,6 +24,7 @@ from bench_report import (
     PGBENCH_HOT,
     Result,
     cpu_ms_per_request,
+    find,
     percentile,
 )
 from bench_service import Tokens, fund_accounts, start_credits
@@ -103,20 +103,7 @@ def run_hot(bench) -> list[Result]:
         ]
     finally:
         bench.procs.stop_all()
-    results.append(
-        bench._watched(
-            None,
-            lambda: run_pgbench(
-                bench.procs,
-                libpq=bench.db.libpq,
-                clients=HOT_IN_FLIGHT,
-                warmup_s=bench.args.warmup,
-                seconds=bench.args.seconds,
-                work=bench.work,
-                hot=True,
-            ),
-        )
-    )
+    results.append(bench.pgbench(HOT_IN_FLIGHT, hot=True))
     return results
 
 
@@ -264,10 +251,6 @@ def history_lines(found: dict | None) -> str:
     return "\n".join(lines)
 
 
-def _find(results: list[Result], scenario: str, level: int) -> Result | None:
-    return next((r for r in results if r.scenario == scenario and r.in_flight == level), None)
-
-
 def _cpu(r: Result) -> str:
     ms = cpu_ms_per_request(r)
     return "-" if ms is None else f"{ms:.2f} ms"
@@ -277,7 +260,7 @@ def workers_lines(results: list[Result], levels: list[int]) -> str:
     """One process against two (CREDITS_WORKERS=2) under the same Deduct load."""
     out = []
     for level in levels:
-        one, two = _find(results, CREDITS, level), _find(results, CREDITS_WORKERS, level)
+        one, two = find(results, CREDITS, level), find(results, CREDITS_WORKERS, level)
         if one is None or two is None or not one.rps:
             continue
         out.append(
@@ -290,8 +273,8 @@ def workers_lines(results: list[Result], levels: list[int]) -> str:
 
 
 def hot_lines(results: list[Result]) -> str:
-    service = _find(results, CREDITS_HOT, HOT_IN_FLIGHT)
-    pgbench = _find(results, PGBENCH_HOT, HOT_IN_FLIGHT)
+    service = find(results, CREDITS_HOT, HOT_IN_FLIGHT)
+    pgbench = find(results, PGBENCH_HOT, HOT_IN_FLIGHT)
     if service is None or pgbench is None or not pgbench.rps:
         return ""
     return (

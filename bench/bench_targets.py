@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from bench_footprint import RSS_IDLE_TARGET_MB
-from bench_report import CREDITS, GENERATION, NOOP, WEBHOOK_ACK, WEBHOOK_NOOP, Result
+from bench_report import CREDITS, GENERATION, NOOP, WEBHOOK_ACK, WEBHOOK_NOOP, Result, find
 
 
 @dataclass
@@ -19,10 +19,6 @@ class Target:
     value: float | None
     target: str  # e.g. ">= 0.70x"
     met: bool | None  # None: not measured in this run
-
-
-def _find(results: list[Result], scenario: str, level: int) -> Result | None:
-    return next((r for r in results if r.scenario == scenario and r.in_flight == level), None)
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -41,7 +37,7 @@ def _at_most(name: str, value: float | None, bound: float, unit: str = "x") -> T
 def targets(
     results: list[Result], checks: dict, generation_level: int, webhook_level: int
 ) -> list[Target]:
-    deduct, noop = _find(results, CREDITS, 64), _find(results, NOOP, 64)
+    deduct, noop = find(results, CREDITS, 64), find(results, NOOP, 64)
     found = [
         _at_least(
             "Deduct @64 throughput / no-op gRPC server's",
@@ -55,8 +51,8 @@ def targets(
         ),
     ]
     ack, handler = (
-        _find(results, WEBHOOK_ACK, webhook_level),
-        _find(results, WEBHOOK_NOOP, webhook_level),
+        find(results, WEBHOOK_ACK, webhook_level),
+        find(results, WEBHOOK_NOOP, webhook_level),
     )
     found.append(
         _at_least(
@@ -65,8 +61,8 @@ def targets(
             0.5,
         )
     )
-    create = _find(results, GENERATION, generation_level)
-    reference = _find(results, CREDITS, generation_level)
+    create = find(results, GENERATION, generation_level)
+    reference = find(results, CREDITS, generation_level)
     found += [
         _at_least(
             f"CreateGeneration @{generation_level} throughput / Deduct's",

@@ -127,19 +127,7 @@ class Bench:
         if "noop" in self.chosen:
             results += self.noop()
         for level in self.args.levels if "pgbench" in self.chosen else ():
-            results.append(
-                self._watched(
-                    None,
-                    lambda: run_pgbench(
-                        self.procs,
-                        libpq=self.db.libpq,
-                        clients=level,
-                        warmup_s=self.args.warmup,
-                        seconds=self.args.seconds,
-                        work=self.work,
-                    ),
-                )
-            )
+            results.append(self.pgbench(level))
         seed_users = seed_user_ids(self.db.url) if "direct" in self.chosen else []
         for level in self.args.levels if seed_users else ():
             results.append(
@@ -281,6 +269,21 @@ class Bench:
         )
         self.checks.update(generation_checks(self.db.libpq, stack))
         return result
+
+    def pgbench(self, clients: int, hot: bool = False) -> Result:
+        """pgbench on the seed design's deduct_credits (``hot``: every client on one row)."""
+        return self._watched(
+            None,
+            lambda: run_pgbench(
+                self.procs,
+                libpq=self.db.libpq,
+                clients=clients,
+                warmup_s=self.args.warmup,
+                seconds=self.args.seconds,
+                work=self.work,
+                hot=hot,
+            ),
+        )
 
     def note_idle(self, name: str, pid: int) -> None:
         """A service's resident memory once started, before any load (after a moment to
