@@ -22,7 +22,7 @@ import uuid
 from pathlib import Path
 
 import jwt
-from bench_k6 import k6_binary, run_summarized
+from bench_k6 import k6_command, run_summarized
 from bench_procs import SERVICE_LOG_LEVEL, ChildFailed, Processes, free_port, tail
 from bench_report import (
     CREDITS,
@@ -99,11 +99,7 @@ def _k6_api(bench, url: str, tokens_file: Path, vus: int) -> Result:
         "MEASURE_S": str(bench.args.seconds),
         "SUMMARY_FILE": str(summary),
     }
-    cmd = [k6_binary(), "run", "--quiet", "--no-color", "--no-usage-report"]
-    for name, value in args.items():
-        cmd += ["-e", f"{name}={value}"]
-    cmd.append(str(BENCH / "k6" / "api_credits.js"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("K6_")}
+    cmd, env = k6_command(BENCH / "k6" / "api_credits.js", args)
     timeout_s = bench.args.warmup + bench.args.seconds + 60
     run_summarized(bench.procs, f"k6 {API}", cmd, log, summary, timeout_s, env)
     result = parse_summary(json.loads(summary.read_text()), API, vus, bench.args.seconds, "api")

@@ -26,6 +26,16 @@ DEDUCT = K6Script(BENCH / "k6" / "grpc_load.js", "deduct")
 CREATE_GENERATION = K6Script(BENCH / "k6" / "grpc_load.js", "create")
 
 
+def k6_command(script: Path, args: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """k6 run of ``script`` with ``args`` as its -e variables, and the environment to
+    run it in: the caller's without K6_* settings, which k6 would otherwise also read."""
+    cmd = [k6_binary(), "run", "--quiet", "--no-color", "--no-usage-report"]
+    for name, value in args.items():
+        cmd += ["-e", f"{name}={value}"]
+    cmd.append(str(script))
+    return cmd, {k: v for k, v in os.environ.items() if not k.startswith("K6_")}
+
+
 def run_summarized(
     procs: Processes, label: str, cmd: list[str], log: Path, summary: Path, timeout_s: float, env
 ) -> None:
@@ -82,12 +92,7 @@ def run_k6(
     }
     if proto_dir is not None:
         env_args["PROTO_DIR"] = str(proto_dir)
-    cmd = [k6_binary(), "run", "--quiet", "--no-color", "--no-usage-report"]
-    for name, value in env_args.items():
-        cmd += ["-e", f"{name}={value}"]
-    cmd.append(str(script.path))
-    # k6 would otherwise also read K6_* settings from the caller's environment.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("K6_")}
+    cmd, env = k6_command(script.path, env_args)
     run_summarized(procs, f"k6 {scenario}", cmd, log, summary, warmup_s + seconds + 60, env)
     result = parse_summary(json.loads(summary.read_text()), scenario, vus, seconds, script.counter)
     if result.errors:

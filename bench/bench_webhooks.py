@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 from bench_generation import start_generation_stack
-from bench_k6 import k6_binary, run_summarized
+from bench_k6 import k6_command, run_summarized
 from bench_procs import ChildFailed, Processes
 from bench_report import WEBHOOK_ACK, WEBHOOK_NOOP, WEBHOOK_REAL, Result
 from bench_service import Tokens, fund_accounts, random_token, start_credits
@@ -69,13 +68,8 @@ def run_webhooks_k6(
         "SUMMARY_FILE": str(summary),
         "PREFLIGHT": "1" if preflight else "0",
     }
-    cmd = [k6_binary(), "run", "--quiet", "--no-color", "--no-usage-report"]
-    for name, value in env_args.items():
-        cmd += ["-e", f"{name}={value}"]
-    cmd.append(str(SCRIPT))
-    # The secret goes by environment (k6 exposes it as __ENV.SECRET), not on the command
-    # line; k6 would otherwise also read K6_* settings from the caller's environment.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("K6_")}
+    cmd, env = k6_command(SCRIPT, env_args)
+    # The secret goes by environment (k6 exposes it as __ENV.SECRET), not on the command line.
     env["SECRET"] = secret
     run_summarized(procs, f"k6 {scenario}", cmd, log, summary, warmup_s + seconds + 60, env)
     result = parse_summary(json.loads(summary.read_text()), scenario, vus, seconds)
