@@ -161,7 +161,7 @@ async def wait_for_termination_signal() -> None:
 
 
 async def follow_database(
-    engine,
+    ping: Callable[[], Awaitable[None]],
     health_servicer: health.aio.HealthServicer,
     names: Sequence[str],
     interval_s: float,
@@ -169,15 +169,13 @@ async def follow_database(
     on_first_contact: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Health follows the database: NOT_SERVING while it cannot answer a query (and,
-    with ``on_first_contact``, until that has run once without failing)."""
-    from sqlalchemy import text
-
+    with ``on_first_contact``, until that has run once without failing). ``ping`` raises
+    while the database cannot answer (videogen_common.db.ping)."""
     serving = None
     while True:
         try:
             async with asyncio.timeout(query_timeout_s):
-                async with engine.connect() as conn:
-                    await conn.execute(text("SELECT 1"))
+                await ping()
             if on_first_contact is not None:
                 await on_first_contact()
                 on_first_contact = None

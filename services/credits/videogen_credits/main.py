@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from videogen.credits.v1 import credits_pb2, credits_pb2_grpc
 from videogen_common.caller_auth import CallerAuthenticator
-from videogen_common.db import create_engine, libpq_url, open_pool
+from videogen_common.db import create_engine, libpq_url, open_pool, ping
 from videogen_common.grpc_server import (
     Registration,
     ServerOptions,
@@ -143,7 +143,7 @@ async def start(settings: CreditsSettings) -> CreditsApp:
     await server.start()
     health_task = asyncio.create_task(
         follow_database(
-            engine,
+            lambda: ping(pool),
             health,
             [SERVICE_NAME],
             settings.credits_health_interval_s,

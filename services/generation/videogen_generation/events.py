@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from psycopg_pool import AsyncConnectionPool
 
+from videogen_common.db import fetch_all, fetch_one, psycopg_statement
 from videogen_common.pg_listen import Listener
 
 from .domain import Charge, Generation, Status
@@ -41,28 +41,24 @@ def parse_notification(payload: str) -> tuple[str, int]:
 
 
 class EventLog:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool  # the repository's: autocommit, one statement each
 
     async def after(self, user_id: str, after_id: int, limit: int) -> list[Event]:
-        async with self.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    text(
-                        "SELECT e.id AS event_id, e.status AS e_status, e.progress AS e_progress,"
-                        f" e.video_url AS e_video_url, e.charge AS e_charge, {columns('g')}"
-                        " FROM generation.events e JOIN generation.generations g"
-                        " ON g.id = e.generation_id WHERE e.user_id = :u AND e.id > :after"
-                        " ORDER BY e.id LIMIT :n"
-                    ),
-                    {"u": user_id, "after": after_id, "n": limit},
-                )
-            ).all()
+        async with self.pool.connection() as conn:
+            rows = await fetch_all(
+                conn,
+                "SELECT e.id AS event_id, e.status AS e_status, e.progress AS e_progress,"
+                f" e.video_url AS e_video_url, e.charge AS e_charge, {columns('g')}"
+                " FROM generation.events e JOIN generation.generations g"
+                " ON g.id = e.generation_id WHERE e.user_id = :u AND e.id > :after"
+                " ORDER BY e.id LIMIT :n",
+                {"u": user_id, "after": after_id, "n": limit},
+            )
         return [self._event(row) for row in rows]
 
     @staticmethod
-    def _event(row) -> Event:
-        values = dict(row._mapping)
+    def _event(values: dict) -> Event:
         event_id = values.pop("event_id")
         # As the event left it: the row may have moved on since.
         status, progress = values.pop("e_status"), values.pop("e_progress")
@@ -81,43 +77,38 @@ class EventLog:
 
     async def position(self, user_id: str) -> tuple[int, int]:
         """(the user's newest event id, the oldest id still kept by anyone)."""
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    text(
-                        "SELECT (SELECT coalesce(max(id), 0) FROM generation.events"
-                        "  WHERE user_id = :u) AS newest,"
-                        " (SELECT coalesce(min(id), 0) FROM generation.events) AS oldest"
-                    ),
-                    {"u": user_id},
-                )
-            ).one()
-        return int(row.newest), int(row.oldest)
+        async with self.pool.connection() as conn:
+            row = await fetch_one(
+                conn,
+                "SELECT (SELECT coalesce(max(id), 0) FROM generation.events"
+                "  WHERE user_id = :u) AS newest,"
+                " (SELECT coalesce(min(id), 0) FROM generation.events) AS oldest",
+                {"u": user_id},
+            )
+        assert row is not None  # an aggregate: always one row
+        return int(row["newest"]), int(row["oldest"])
 
     async def recent(self, user_id: str) -> list[Generation]:
-        async with self.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    text(
-                        f"SELECT {columns()} FROM generation.generations WHERE user_id = :u"
-                        " ORDER BY seq DESC LIMIT :n"
-                    ),
-                    {"u": user_id, "n": RESYNC_GENERATIONS},
-                )
-            ).all()
-        return [generation_from(dict(r._mapping)) for r in rows][::-1]
+        async with self.pool.connection() as conn:
+            rows = await fetch_all(
+                conn,
+                f"SELECT {columns()} FROM generation.generations WHERE user_id = :u"
+                " ORDER BY seq DESC LIMIT :n",
+                {"u": user_id, "n": RESYNC_GENERATIONS},
+            )
+        return [generation_from(row) for row in rows][::-1]
 
     async def prune(self, keep: timedelta) -> int:
         """Forget events older than ``keep``, a bounded batch at a time."""
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                text(
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(
+                psycopg_statement(
                     "DELETE FROM generation.events WHERE id IN (SELECT id FROM generation.events"
                     " WHERE created_at < now() - :keep ORDER BY id LIMIT :n)"
                 ),
                 {"keep": keep, "n": PRUNE_BATCH},
             )
-        return result.rowcount or 0
+        return max(cursor.rowcount, 0)
 
     async def watch(
         self, listener: Listener[int], user_id: str, after_id: int

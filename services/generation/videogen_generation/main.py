@@ -12,7 +12,7 @@ import grpc
 
 from videogen.generation.v1 import generation_pb2, generation_pb2_grpc
 from videogen_common.caller_auth import CallerAuthenticator
-from videogen_common.db import create_engine, libpq_url, open_pool
+from videogen_common.db import libpq_url, open_pool
 from videogen_common.grpc_client import open_channel
 from videogen_common.grpc_server import (
     Registration,
@@ -103,12 +103,11 @@ def build_storage(settings: GenerationSettings) -> LocalStorage | S3Storage:
 
 
 def build_flow(settings: GenerationSettings, channel: grpc.aio.Channel) -> GenerationFlow:
-    engine = create_engine(settings.database_url, pool_size=settings.generation_db_pool_size)
-    # Grows to the same size under load; idle, one connection beside the engine's.
+    # Idle, one connection; grows to GENERATION_DB_POOL_SIZE under load.
     pool = open_pool(libpq_url(settings.database_url), settings.generation_db_pool_size, min_size=1)
     points = frozenset(p for p in settings.generation_faults.split(",") if p)
     return GenerationFlow(
-        repo=GenerationRepository(engine, pool, timedelta(seconds=settings.generation_lease_s)),
+        repo=GenerationRepository(pool, timedelta(seconds=settings.generation_lease_s)),
         credits=CreditsClient(
             channel, settings.generation_credits_token, settings.generation_credits_timeout_s
         ),
@@ -134,7 +133,7 @@ async def start(settings: GenerationSettings, *, recover: bool = True) -> Genera
     channel = open_channel(settings.credits_address, settings.client_tls)
     flow = build_flow(settings, channel)
     await flow.repo.open()
-    events = EventLog(flow.repo.engine)
+    events = EventLog(flow.repo.pool)
     recovery = Recovery(
         flow,
         events,
@@ -174,7 +173,7 @@ async def start(settings: GenerationSettings, *, recover: bool = True) -> Genera
     tasks = [
         asyncio.create_task(
             follow_database(
-                flow.repo.engine, health, [SERVICE_NAME], settings.generation_health_interval_s
+                flow.repo.ping, health, [SERVICE_NAME], settings.generation_health_interval_s
             )
         )
     ]

@@ -413,7 +413,9 @@ class GenerationFlow(Settler):
                     reason="ALREADY_FINISHED",
                     metadata={"status": delivered.status.value},
                 )
-        ended = await self.repo.end(gen.id, Status.CANCELED, "canceled by the user")
+        # Guarded by the job this cancel saw: one stored meanwhile (by a webhook, or a
+        # create that landed) would be left running, unpaid, were the row ended now.
+        ended = await self.repo.end_canceled(gen.id, gen.prediction_id)
         if ended is not None:
             FINISHED.labels(ended.status.value, ended.model).inc()
         if ended is None:
