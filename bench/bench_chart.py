@@ -82,9 +82,20 @@ def _memory(ax, footprint: dict) -> None:
     names = list(footprint)
     idle = [footprint[n]["idle_mb"] or 0 for n in names]
     load = [footprint[n]["load_mb"] or 0 for n in names]
+    # Only where measured: a run without the startup scenario has no make run bars.
+    as_run = [(i, footprint[n].get("make_run_idle_mb")) for i, n in enumerate(names)]
+    as_run = [(i, mb) for i, mb in as_run if mb is not None]
     x = range(len(names))
-    ax.bar([i - 0.2 for i in x], idle, width=0.4, label="idle", color="#a0aec0")
-    ax.bar([i + 0.2 for i in x], load, width=0.4, label="under load", color="#2b6cb0")
+    ax.bar([i - 0.27 for i in x], idle, width=0.27, label="idle", color="#a0aec0")
+    ax.bar(list(x), load, width=0.27, label="under load", color="#2b6cb0")
+    if as_run:
+        ax.bar(
+            [i + 0.27 for i, _ in as_run],
+            [mb for _, mb in as_run],
+            width=0.27,
+            label="idle, make run",
+            color="#68d391",
+        )
     ax.axhline(120, color="black", linewidth=1, linestyle="--", label="idle target")
     ax.set_xticks(list(x), names, fontsize=7)
     ax.set_ylabel("RSS, MB")

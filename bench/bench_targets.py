@@ -81,6 +81,15 @@ def targets(
         found.append(_at_most(f"{name} p50, 10^7 / 10^3 entries", by_size["p50_ratio"], 1.5))
     for service, mb in (checks.get("footprint") or {}).items():
         found.append(_at_most(f"{service} RSS idle", mb["idle_mb"], RSS_IDLE_TARGET_MB, "MB"))
+        if mb.get("make_run_idle_mb") is not None:
+            found.append(
+                _at_most(
+                    f"{service} RSS idle, make run",
+                    mb["make_run_idle_mb"],
+                    RSS_IDLE_TARGET_MB,
+                    "MB",
+                )
+            )
     return found
 
 

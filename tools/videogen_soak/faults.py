@@ -85,10 +85,17 @@ class Faults:
         if not service.running:
             return
         self.counts[f"kill {name}"] += 1
+        kills = self.counts[f"kill {name}"]
         log.info("kill -9 %s", name)
         await service.kill()
         await asyncio.sleep(self.rng.uniform(0.3, 3.0))
-        await service.start()
+        try:
+            await service.start()
+        except RuntimeError:
+            if self.counts[f"kill {name}"] == kills:
+                log.exception("%s did not come back", name)  # died on its own: a defect
+            else:  # killed again while starting, as a crash may come: that kill restarts it
+                log.info("%s killed again while starting", name)
 
     async def _cut(self, session) -> None:
         self.counts["db connections cut"] += 1
