@@ -82,7 +82,8 @@ class Servers:
             # Past its grace a stop cancels every call. A stop that still has not ended
             # after STOP_SLACK_S is cancelled and logged; if it ignores even that (seen,
             # rarely, with a new event loop per test), the pod's grace period ends it.
-            await asyncio.wait_for(self.main.stop(grace), (grace or 0) + STOP_SLACK_S)
+            async with asyncio.timeout((grace or 0) + STOP_SLACK_S):
+                await self.main.stop(grace)
         except TimeoutError:
             log.warning("gRPC server still stopping after its grace; going on")
 

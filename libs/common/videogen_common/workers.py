@@ -128,7 +128,8 @@ class Supervisor:
             extra={"worker": index, "pid": dead.pid, "code": code, "delay_s": delay},
         )
         try:
-            await asyncio.wait_for(stop.wait(), delay)
+            async with asyncio.timeout(delay):
+                await stop.wait()
             return  # stopping: do not start it again
         except TimeoutError:
             pass
@@ -141,7 +142,8 @@ class Supervisor:
             proc.send_signal(signal.SIGTERM)
         try:
             # The workers give their in-flight requests grace_s; a little more for exit.
-            await asyncio.wait_for(asyncio.gather(*(p.wait() for p in alive)), self.grace_s + 5)
+            async with asyncio.timeout(self.grace_s + 5):
+                await asyncio.gather(*(p.wait() for p in alive))
         except TimeoutError:
             for proc in alive:
                 if proc.returncode is None:

@@ -298,7 +298,9 @@ class CreditsServicer(pb_grpc.CreditsServiceServicer):
         queue = self._feed.subscribe(user_id)
         try:
             try:
-                await asyncio.wait_for(self._feed.listening.wait(), LISTEN_WAIT_S)
+                # Not wait_for: on Python 3.11 it can drop a cancel (see videogen_common.db.Pool).
+                async with asyncio.timeout(LISTEN_WAIT_S):
+                    await self._feed.listening.wait()
             except TimeoutError:
                 await context.abort(grpc.StatusCode.UNAVAILABLE, "balance feed is not connected")
             seen = max(0, request.after_entry_id)

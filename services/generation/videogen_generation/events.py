@@ -116,7 +116,9 @@ class EventLog:
         """The position first (or every event after ``after_id``), then each new event."""
         queue = listener.subscribe(user_id)
         try:
-            await asyncio.wait_for(listener.listening.wait(), LISTEN_WAIT_S)
+            # Not wait_for: on Python 3.11 it can drop a cancel (see videogen_common.db.Pool).
+            async with asyncio.timeout(LISTEN_WAIT_S):
+                await listener.listening.wait()
             newest, oldest = await self.position(user_id)
             if after_id <= 0 or after_id > newest:
                 position = newest
