@@ -12,7 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from videogen_common.db import psycopg_statement
+from videogen_common.db import fetch_all
 
 from .domain import Account, Drift, Entry, Grant, Hold, HoldStatus, Kind, Plan, Source
 from .reconcile import RECONCILE, drifts_of
@@ -92,9 +92,7 @@ class LedgerRepository:
         self._pool = pool
 
     async def _fetch(self, conn, statement: str, params: dict) -> list:
-        cursor = conn.cursor(row_factory=namedtuple_row)
-        await cursor.execute(psycopg_statement(statement), params)
-        return await cursor.fetchall()
+        return await fetch_all(conn, statement, params, namedtuple_row)
 
     async def ensure_account(self, user_id: str, grant: int) -> tuple[Account, bool]:
         async with self.engine.begin() as conn:
